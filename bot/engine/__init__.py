@@ -1,0 +1,1 @@
+"""The pure, synchronous dialogue engine: text pipeline, compiled matcher and ``step``."""

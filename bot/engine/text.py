@@ -1,0 +1,199 @@
+"""Text pipeline: normalise, tokenise, stem and fuzzy-match trainee text.
+
+Everything here is pure and deterministic. Stemmers are cached per language because building a Snowball stemmer is
+far more expensive than using one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz.distance import Levenshtein
+
+# Anything longer is cut before matching, so one pasted novel cannot stall a turn.
+MAX_INPUT_CHARS = 4096
+
+# Words at least this long tolerate one typo, and at least the second bound two.
+FUZZY_ONE_EDIT_MIN_LEN = 5
+FUZZY_TWO_EDITS_MIN_LEN = 9
+
+_SNOWBALL_NAMES = {
+    "en": "english",
+    "ru": "russian",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "tr": "turkish",
+    "ro": "romanian",
+    "hu": "hungarian",
+    "uk": "russian",
+}
+
+# Latin letters that look like Cyrillic ones; a mostly-Cyrillic token typed with a stray Latin "a" or "c" is common.
+_LATIN_TO_CYRILLIC = str.maketrans("aceopxykmhtbABCEHKMOPTXY", "асеорхукмнтвАВСЕНКМОРТХУ")
+_CYRILLIC_TO_LATIN = str.maketrans("асеорхукАВСЕНКМОРТХ", "aceopxykABCEHKMOPTX")
+
+_TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’ʼ\-][^\W\d_]+)*|\d+")
+_SPACE_RE = re.compile(r"\s+")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[a-z]")
+
+
+def _is_dropped(ch: str) -> bool:
+    """Say whether a character is invisible noise: format (zero-width, bidi), control or unassigned."""
+    if ch in "\t\n\r ":
+        return False
+    cat = unicodedata.category(ch)
+    return cat in ("Cf", "Cc", "Cn", "Co", "Cs") or cat == "Mn"
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` NFKC-normalised, casefolded, with invisible characters removed and spaces collapsed."""
+    text = text[:MAX_INPUT_CHARS]
+    # NFKD first so combining accents can be dropped, then NFKC to recompose what remains (й, ё survive via the
+    # explicit fix below).
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("й", "\0й").replace("ё", "е")
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not _is_dropped(ch) or ch == "\u0306")
+    text = unicodedata.normalize("NFKC", text).replace("\0", "")
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def _fix_mixed_script(token: str) -> str:
+    """Map look-alike letters so a token is all Cyrillic or all Latin, whichever dominates."""
+    cyr = len(_CYRILLIC_RE.findall(token))
+    lat = len(_LATIN_RE.findall(token))
+    if cyr and lat:
+        return token.translate(_LATIN_TO_CYRILLIC) if cyr >= lat else token.translate(_CYRILLIC_TO_LATIN)
+    return token
+
+
+def tokenize(normalized: str) -> list[str]:
+    """Split normalised text into word tokens (Latin, Cyrillic and other letters, or digit runs)."""
+    tokens = []
+    for raw in _TOKEN_RE.findall(normalized):
+        tok = _fix_mixed_script(raw.replace("’", "'").replace("ʼ", "'"))
+        tokens.append(tok)
+    return tokens
+
+
+def is_cyrillic(word: str) -> bool:
+    """Say whether a word contains Cyrillic letters."""
+    return bool(_CYRILLIC_RE.search(word))
+
+
+@lru_cache(maxsize=32)
+def _stemmer(name: str) -> snowballstemmer.stemmer:  # type: ignore[name-defined]
+    return snowballstemmer.stemmer(name)
+
+
+def stemmer_name(language: str) -> str:
+    """Return the Snowball algorithm name for a language code, English when unknown."""
+    return _SNOWBALL_NAMES.get(language.split("-")[0].lower(), "english")
+
+
+class Stemmer:
+    """Stem words by script: Cyrillic with the Russian algorithm, others with the persona's language."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+        latin = stemmer_name(language)
+        self._latin = _stemmer("english" if latin == "russian" else latin)
+        self._cyrillic = _stemmer("russian")
+        self._cache: dict[str, str] = {}
+
+    def stem(self, word: str) -> str:
+        """Return the stem of one normalised word."""
+        hit = self._cache.get(word)
+        if hit is not None:
+            return hit
+        if word.isdigit():
+            out = word
+        else:
+            algo = self._cyrillic if is_cyrillic(word) else self._latin
+            # English contractions ("don't") keep their apostrophe: stem the part before it.
+            base = word.split("'")[0] if "'" in word and not is_cyrillic(word) else word
+            out = algo.stemWord(base) or base
+        if len(self._cache) < 200_000:
+            self._cache[word] = out
+        return out
+
+    def stems(self, words: Iterable[str]) -> list[str]:
+        """Stem every word."""
+        return [self.stem(w) for w in words]
+
+
+def max_edits(length: int) -> int:
+    """Return how many typos a word of this length tolerates."""
+    if length >= FUZZY_TWO_EDITS_MIN_LEN:
+        return 2
+    if length >= FUZZY_ONE_EDIT_MIN_LEN:
+        return 1
+    return 0
+
+
+class FuzzyVocabulary:
+    """Map an unknown word to the closest known word within a length-scaled edit distance."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_len: dict[int, list[str]] = {}
+        self._known = set(words)
+        for w in sorted(self._known):
+            self._by_len.setdefault(len(w), []).append(w)
+        self._cache: dict[str, str | None] = {}
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._known
+
+    def correct(self, word: str) -> str | None:
+        """Return the known word closest to ``word`` (itself if known), or None when nothing is close enough."""
+        if word in self._known:
+            return word
+        if word in self._cache:
+            return self._cache[word]
+        limit = max_edits(len(word))
+        best: str | None = None
+        if limit:
+            best_d = limit + 1
+            for n in range(len(word) - limit, len(word) + limit + 1):
+                for cand in self._by_len.get(n, ()):
+                    # Typos rarely hit the first letter; requiring it keeps "pass"/"mass" apart cheaply.
+                    if cand[0] != word[0] and limit < 2:
+                        continue
+                    d = Levenshtein.distance(word, cand, score_cutoff=best_d - 1)
+                    if d < best_d:
+                        best, best_d = cand, d
+                        if d == 1:
+                            break
+                if best_d == 1:
+                    break
+        if len(self._cache) < 200_000:
+            self._cache[word] = best
+        return best
+
+
+def analyse(text: str, stemmer: Stemmer) -> tuple[str, list[str], list[str]]:
+    """Return the normalised text, its tokens and their stems."""
+    norm = normalize(text)
+    toks = tokenize(norm)
+    return norm, toks, stemmer.stems(toks)
+
+
+def contains_sequence(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    """Say whether ``needle`` occurs contiguously in ``haystack``."""
+    n = len(needle)
+    if n == 0:
+        return False
+    first = needle[0]
+    for i in range(len(haystack) - n + 1):
+        if haystack[i] == first and list(haystack[i : i + n]) == list(needle):
+            return True
+    return False

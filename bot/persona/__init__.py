@@ -1,0 +1,1 @@
+"""Persona script format: pydantic models, YAML loader with line numbers, static checks and graphs."""
