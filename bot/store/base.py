@@ -19,11 +19,14 @@ Invariants every implementation keeps:
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
+
+from bot.errors import StoreError
 
 Clock = Callable[[], datetime]
 """A callable returning the current time as an aware UTC datetime; injected so tests are deterministic."""
@@ -327,3 +330,50 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def stats(self) -> StoreStats:
         """Return row counts."""
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Return the moment as an aware UTC datetime; a naive value is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def check_speaker(speaker: str) -> Speaker:
+    """Return the speaker if it is one of SPEAKERS; raise StoreError otherwise."""
+    for known in SPEAKERS:
+        if speaker == known:
+            return known
+    raise StoreError(f"unknown speaker {speaker!r}; expected one of {', '.join(SPEAKERS)}")
+
+
+def dump_json(value: Any, what: str) -> str:
+    """Encode a value as compact JSON; raise StoreError naming ``what`` if it is not JSON-serialisable."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+def json_copy(value: Any, what: str) -> Any:
+    """Return a deep copy of a value as it reads back from JSON (tuples become lists)."""
+    return json.loads(dump_json(value, what))
+
+
+def build_turn(session_id: int, seq: int, turn: NewTurn, now: datetime, update_id: int | None) -> TurnRecord:
+    """Return the record a store keeps for a new turn: JSON-normalised, timestamped and numbered."""
+    return TurnRecord(
+        session_id=session_id,
+        seq=seq,
+        at=to_utc(turn.at) if turn.at is not None else to_utc(now),
+        speaker=check_speaker(turn.speaker),
+        text=turn.text,
+        rule=turn.rule,
+        disclosed=[str(fact) for fact in turn.disclosed],
+        changes=json_copy(turn.changes, "turn changes"),
+        question_type=turn.question_type,
+        cue=turn.cue,
+        event=None if turn.event is None else json_copy(turn.event, "turn event"),
+        extra=json_copy(turn.extra, "turn extra"),
+        update_id=turn.update_id if turn.update_id is not None else update_id,
+    )
