@@ -16,17 +16,21 @@ from bot.store.base import (
     TurnRecord,
     utc_now,
 )
+from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
 
 __all__ = [
     "SPEAKER_PERSONA",
     "SPEAKER_SYSTEM",
     "SPEAKER_TRAINEE",
     "Clock",
+    "MemoryStore",
     "NewTurn",
     "Note",
     "SessionFilter",
     "SessionRecord",
     "Speaker",
+    "SqliteStore",
     "Store",
     "StoreStats",
     "Trainee",
