@@ -201,7 +201,7 @@ class Store(abc.ABC):
     async def upsert_trainee(
         self, trainee_id: int, display_name: str | None = None, language: str | None = None
     ) -> Trainee:
-        """Create the trainee or update its name and language; keep ``created_at`` of the first sighting."""
+        """Create the trainee or update its name and language; None keeps the stored value."""
 
     @abc.abstractmethod
     async def get_trainee(self, trainee_id: int) -> Trainee | None:

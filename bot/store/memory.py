@@ -152,11 +152,18 @@ class MemoryStore(Store):
     async def upsert_trainee(
         self, trainee_id: int, display_name: str | None = None, language: str | None = None
     ) -> Trainee:
-        """Create the trainee or update its name and language; keep ``created_at`` of the first sighting."""
+        """Create the trainee or update its name and language; None keeps the stored value."""
         self._begin_write()
         known = self._trainees.get(trainee_id)
-        created = known.created_at if known is not None else self._now()
-        trainee = Trainee(trainee_id, display_name, language, created)
+        if known is None:
+            trainee = Trainee(trainee_id, display_name, language, self._now())
+        else:
+            trainee = Trainee(
+                trainee_id,
+                known.display_name if display_name is None else display_name,
+                known.language if language is None else language,
+                known.created_at,
+            )
         self._trainees[trainee_id] = trainee
         return trainee
 
@@ -200,7 +207,6 @@ class MemoryStore(Store):
             if other.chat_id == chat_id and other.ended_at is None:
                 other.ended_at = now
                 other.end_reason = SUPERSEDED
-                other.last_activity_at = now
         self._last_session_id = session.id
         self._sessions[session.id] = session
         return self._record(session)

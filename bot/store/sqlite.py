@@ -416,12 +416,13 @@ class SqliteStore(Store):
     async def upsert_trainee(
         self, trainee_id: int, display_name: str | None = None, language: str | None = None
     ) -> Trainee:
-        """Create the trainee or update its name and language; keep ``created_at`` of the first sighting."""
+        """Create the trainee or update its name and language; None keeps the stored value."""
         async with self._write() as conn:
             await conn.execute(
                 "INSERT INTO trainees (id, display_name, language, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
-                " language = excluded.language",
+                " ON CONFLICT (id) DO UPDATE SET"
+                " display_name = COALESCE(excluded.display_name, display_name),"
+                " language = COALESCE(excluded.language, language)",
                 (trainee_id, display_name, language, _ts(self.clock())),
             )
             row = await self._fetchone(
@@ -508,9 +509,9 @@ class SqliteStore(Store):
                 (trainee_id, stamp),
             )
             await conn.execute(
-                "UPDATE sessions SET ended_at = ?, end_reason = ?, last_activity_at = ?"
-                " WHERE chat_id = ? AND ended_at IS NULL",
-                (stamp, SUPERSEDED, stamp, chat_id),
+                # Superseding is not activity of the old session: retention still counts from its last turn.
+                "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE chat_id = ? AND ended_at IS NULL",
+                (stamp, SUPERSEDED, chat_id),
             )
             cursor = await conn.execute(
                 "INSERT INTO sessions (trainee_id, chat_id, persona_id, persona_version, persona_language,"

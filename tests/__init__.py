@@ -1,0 +1,1 @@
+"""Understudy test suite; mirrors bot/."""

@@ -1,0 +1,1 @@
+"""Tests of instructor review: transcripts, analysis, reports."""
