@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import snowballstemmer
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 # Anything longer is cut before matching, so one pasted novel cannot stall a turn.
 MAX_INPUT_CHARS = 4096
@@ -168,7 +168,8 @@ class FuzzyVocabulary:
                     # Typos rarely hit the first letter; requiring it keeps "pass"/"mass" apart cheaply.
                     if cand[0] != word[0] and limit < 2:
                         continue
-                    d = Levenshtein.distance(word, cand, score_cutoff=best_d - 1)
+                    # OSA counts a swap of neighbours ("paspotr") as one typo, as people make them.
+                    d = OSA.distance(word, cand, score_cutoff=best_d - 1)
                     if d < best_d:
                         best, best_d = cand, d
                         if d == 1:

@@ -120,6 +120,11 @@ class Fact(Strict):
     summary: str = Field(min_length=1, description="One line for reports and the debrief.")
     indicators: list[Indicator] = Field(min_length=1, description="ILO indicator ids, or 'other' for context.")
     key: bool = Field(False, description="A key fact: the debrief names it when missed.")
+    presumed_by: Match | None = Field(
+        None,
+        description="Terms that, in a question asked before this fact is disclosed, presume it: such a question "
+        "counts as suggestive (presumptive), e.g. all: ['@foreman', '@take', '@passport'].",
+    )
 
 
 class Briefing(Strict):
@@ -147,7 +152,7 @@ class Case(Strict):
 
 
 Message = Annotated[str, Field(min_length=1, max_length=4096)]
-Variant = Message | list[Message]
+Variant = Message | Annotated[list[Message], Field(min_length=1)]
 
 
 class Reply(Strict):
@@ -161,8 +166,11 @@ class Reply(Strict):
     variants: list[Variant] = Field(min_length=1)
 
 
+# A list at the top of a reply is a list of variants (each a message or a list of messages), as ``as_reply`` reads it.
+VariantList = Annotated[list[Variant], Field(min_length=1)]
+
 ReplySpec = Annotated[
-    Reply | Variant,
+    Reply | Message | VariantList,
     Field(description="A message, a list of variants (each a message or a list of messages), or {mode, variants}."),
 ]
 
@@ -326,6 +334,9 @@ class Persona(Strict):
         for name, topic in self.topics.items():
             out.extend((name, r) for r in topic.rules)
         return out
+
+
+Fact.model_rebuild()
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,5 @@
+"""``python -m bot`` runs the ``understudy`` command line."""
+
+from bot.cli import entry
+
+entry()

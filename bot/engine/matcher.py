@@ -1,0 +1,288 @@
+"""Compile a persona into a matching index and match analysed utterances against it.
+
+A term is a word, a phrase (several words) or a concept reference ``@name`` that expands to the concept's terms. Each
+word is normalised and stemmed once at compile time; at match time the utterance is analysed once, unknown words are
+corrected to the nearest known word within a length-scaled edit distance, and an inverted index (stem -> rules) yields
+the candidate rules, so the cost of a turn grows with the utterance, not with the number of rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.errors import PersonaError
+from bot.persona.model import Condition, Match, Persona, Reply, Rule, as_reply, parse_comparison
+
+from .text import FuzzyVocabulary, Stemmer, analyse, normalize, tokenize
+
+# A phrase still matches with this many other words between two of its words ("sent back home" for "sent home").
+PHRASE_MAX_GAP = 1
+
+Stems = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledTerm:
+    """One author term: the text as written and its alternative stem sequences (several for a concept)."""
+
+    text: str
+    alternatives: tuple[Stems, ...]
+
+
+@dataclass(frozen=True)
+class CompiledMatch:
+    """A compiled ``match`` block."""
+
+    any: tuple[CompiledTerm, ...]
+    all: tuple[CompiledTerm, ...]
+    none: tuple[CompiledTerm, ...]
+    question_types: frozenset[str]
+
+    @property
+    def positive(self) -> tuple[CompiledTerm, ...]:
+        """Return the terms whose presence counts towards a match."""
+        return self.any + self.all
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A parsed numeric comparison such as ``>= 5`` or ``2..6``."""
+
+    op: str
+    value: float
+    upper: float | None = None
+
+    def holds(self, x: float) -> bool:
+        """Say whether ``x`` satisfies the comparison."""
+        if self.op == "..":
+            assert self.upper is not None
+            return self.value <= x <= self.upper
+        return {
+            "==": x == self.value,
+            "!=": x != self.value,
+            "<": x < self.value,
+            "<=": x <= self.value,
+            ">": x > self.value,
+            ">=": x >= self.value,
+        }[self.op]
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A compiled ``if`` block."""
+
+    vars: tuple[tuple[str, Comparison], ...] = ()
+    disclosed: tuple[str, ...] = ()
+    not_disclosed: tuple[str, ...] = ()
+    topics: frozenset[str] = frozenset()
+    fired: Comparison | None = None
+    turn: Comparison | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Say whether the condition always holds."""
+        return not (self.vars or self.disclosed or self.not_disclosed or self.topics or self.fired or self.turn)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its compiled match and condition, and its place in the precedence order."""
+
+    rule: Rule
+    topic: str | None
+    order: int
+    match: CompiledMatch
+    condition: CompiledCondition
+    reply: Reply
+
+    @property
+    def id(self) -> str:
+        """Return the rule id."""
+        return self.rule.id
+
+
+@dataclass
+class Utterance:
+    """An analysed trainee utterance: what the matcher needs, computed once per turn."""
+
+    text: str
+    normalized: str
+    tokens: list[str]
+    stems: list[str]
+    stem_set: frozenset[str]
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+def _compare(value: str | int | float) -> Comparison:
+    op, operand, upper = parse_comparison(value)
+    return Comparison(op, operand, upper)
+
+
+def compile_condition(cond: Condition) -> CompiledCondition:
+    """Compile an ``if`` block."""
+    return CompiledCondition(
+        vars=tuple((name, _compare(v)) for name, v in cond.vars.items()),
+        disclosed=tuple(cond.disclosed),
+        not_disclosed=tuple(cond.not_disclosed),
+        topics=frozenset(cond.topic),
+        fired=None if cond.fired is None else _compare(cond.fired),
+        turn=None if cond.turn is None else _compare(cond.turn),
+    )
+
+
+class CompiledPersona:
+    """A persona compiled for matching: term stems, fuzzy vocabulary, inverted index and rule order."""
+
+    def __init__(self, persona: Persona, version: str) -> None:
+        self.persona = persona
+        self.version = version
+        self.language = persona.language
+        self.stemmer = Stemmer(persona.language)
+        self._concepts: dict[str, tuple[Stems, ...]] = {}
+        self._surface_words: set[str] = set()
+        self._stem_words: set[str] = set()
+        for name, terms in persona.concepts.items():
+            self._concepts[name] = tuple(s for t in terms if (s := self._stems_of(t)))
+        self.rules: list[CompiledRule] = []
+        self.rules_by_id: dict[str, CompiledRule] = {}
+        for order, (topic, rule) in enumerate(persona.all_rules()):
+            cr = CompiledRule(
+                rule=rule,
+                topic=topic,
+                order=order,
+                match=self.compile_match(rule.match, f"rule '{rule.id}'"),
+                condition=compile_condition(rule.if_),
+                reply=as_reply(rule.reply),
+            )
+            self.rules.append(cr)
+            self.rules_by_id.setdefault(rule.id, cr)
+        self.fact_presumptions: dict[str, CompiledMatch] = {
+            f.id: self.compile_match(f.presumed_by, f"fact '{f.id}'") for f in persona.facts if f.presumed_by
+        }
+        # Inverted index: the first stem of every alternative of every positive term -> rule positions.
+        self._index: dict[str, set[int]] = {}
+        self._always: list[int] = []
+        for i, cr in enumerate(self.rules):
+            firsts = {alt[0] for term in cr.match.positive for alt in term.alternatives}
+            if not cr.match.positive:
+                self._always.append(i)
+            for stem in firsts:
+                self._index.setdefault(stem, set()).add(i)
+        self.vocabulary = FuzzyVocabulary(self._stem_words)
+        self.surface_vocabulary = FuzzyVocabulary(self._surface_words)
+        self.facts = {f.id: f for f in persona.facts}
+
+    def _stems_of(self, term: str) -> Stems:
+        words = tokenize(normalize(term))
+        self._surface_words.update(words)
+        stems = tuple(self.stemmer.stems(words))
+        self._stem_words.update(stems)
+        return stems
+
+    def compile_term(self, term: str, where: str) -> CompiledTerm:
+        """Compile one author term; raise PersonaError for an unknown concept."""
+        text = term.strip()
+        if text.startswith("@"):
+            name = text[1:]
+            if name not in self._concepts:
+                raise PersonaError(f"{where} uses unknown concept '@{name}'", self.persona.id)
+            return CompiledTerm(text, self._concepts[name])
+        stems = self._stems_of(text)
+        return CompiledTerm(text, (stems,) if stems else ())
+
+    def compile_match(self, match: Match, where: str) -> CompiledMatch:
+        """Compile a ``match`` block."""
+        return CompiledMatch(
+            any=tuple(self.compile_term(t, where) for t in match.any),
+            all=tuple(self.compile_term(t, where) for t in match.all),
+            none=tuple(self.compile_term(t, where) for t in match.none),
+            question_types=frozenset(q.value for q in match.question_type),
+        )
+
+    def analyse(self, text: str) -> Utterance:
+        """Analyse an utterance once: normalise, tokenise, stem, and correct typos against the persona's words."""
+        norm, tokens, stems = analyse(text, self.stemmer)
+        corrected: list[str] = []
+        corrections: dict[str, str] = {}
+        for tok, stem in zip(tokens, stems, strict=True):
+            if stem in self.vocabulary:
+                corrected.append(stem)
+                continue
+            fixed: str | None = None
+            surface = self.surface_vocabulary.correct(tok)
+            if surface is not None:
+                fixed = self.stemmer.stem(surface)
+            else:
+                fixed = self.vocabulary.correct(stem)
+            if fixed is not None and fixed != stem:
+                corrections[tok] = fixed
+                corrected.append(fixed)
+            else:
+                corrected.append(stem)
+        return Utterance(text, norm, tokens, corrected, frozenset(corrected), corrections)
+
+    def candidates(self, utt: Utterance) -> list[CompiledRule]:
+        """Return the rules that could match ``utt`` (index hits plus rules without positive terms), in order."""
+        hits: set[int] = set(self._always)
+        for stem in utt.stem_set:
+            found = self._index.get(stem)
+            if found:
+                hits |= found
+        return [self.rules[i] for i in sorted(hits)]
+
+
+def _has_sequence(stems: list[str], seq: Stems) -> bool:
+    """Say whether ``seq`` occurs in order with at most PHRASE_MAX_GAP other words between neighbours."""
+    n = len(stems)
+    for start in range(n):
+        if stems[start] != seq[0]:
+            continue
+        pos = start
+        ok = True
+        for want in seq[1:]:
+            window = stems[pos + 1 : pos + 2 + PHRASE_MAX_GAP]
+            if want not in window:
+                ok = False
+                break
+            pos = pos + 1 + window.index(want)
+        if ok:
+            return True
+    return False
+
+
+def term_present(term: CompiledTerm, utt: Utterance) -> bool:
+    """Say whether any alternative of ``term`` occurs in the utterance."""
+    for alt in term.alternatives:
+        if len(alt) == 1:
+            if alt[0] in utt.stem_set:
+                return True
+        elif all(s in utt.stem_set for s in alt) and _has_sequence(utt.stems, alt):
+            return True
+    return False
+
+
+MatchResult = tuple[bool, list[str]]
+
+
+def match_terms(match: CompiledMatch, utt: Utterance, question_type: str | None) -> MatchResult:
+    """Return whether the match block holds for the utterance, and the positive terms that matched."""
+    if match.question_types and question_type not in match.question_types:
+        return False, []
+    for term in match.none:
+        if term_present(term, utt):
+            return False, []
+    matched: list[str] = []
+    for term in match.all:
+        if not term_present(term, utt):
+            return False, []
+        matched.append(term.text)
+    if match.any:
+        found = [t.text for t in match.any if term_present(t, utt)]
+        if not found:
+            return False, []
+        matched.extend(found)
+    return True, matched
+
+
+Scope = Literal["topic", "global"]
