@@ -11,8 +11,8 @@ A test plays a trainee:
 - ``await api.wait_messages(chat_id, n)`` waits until the bot has sent ``n`` messages to the chat;
 - ``api.calls`` records every request (method, decoded params, uploaded files) in arrival order.
 
-Fault injection for the fault tests: :meth:`FakeBotApi.add_fault` makes the next ``times`` calls of a method answer
-429 with ``retry_after``, a 5xx status, arrive late, or lose their connection.
+Fault injection for the fault tests: :meth:`FakeBotApi.add_fault` makes the next ``times`` calls of a method
+answer 429 with ``retry_after``, a 5xx status, arrive late, or lose their connection.
 """
 
 from __future__ import annotations
@@ -44,8 +44,22 @@ MAX_LONG_POLL_SECONDS = 1.0
 
 # Form fields that are text even when they look like JSON (a message "42" must stay a string).
 _STRING_FIELDS = frozenset(
-    {"text", "caption", "parse_mode", "action", "callback_query_id", "language_code", "url", "file_name",
-     "business_connection_id", "message_effect_id", "description", "short_description", "name", "emoji"}
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "action",
+        "callback_query_id",
+        "language_code",
+        "url",
+        "file_name",
+        "business_connection_id",
+        "message_effect_id",
+        "description",
+        "short_description",
+        "name",
+        "emoji",
+    }
 )
 
 
@@ -254,7 +268,9 @@ class FakeBotApi:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         params, files = await self._read(request)
         fault = self._take_fault(method, params)
@@ -266,8 +282,11 @@ class FakeBotApi:
                 request.transport.abort()
                 return web.Response()
             if fault.status is not None:
-                body: dict[str, Any] = {"ok": False, "error_code": fault.status,
-                                        "description": f"Injected fault {fault.status}"}
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": fault.status,
+                    "description": f"Injected fault {fault.status}",
+                }
                 if fault.retry_after is not None:
                     body["parameters"] = {"retry_after": fault.retry_after}
                     body["description"] = f"Too Many Requests: retry after {fault.retry_after}"
@@ -339,8 +358,12 @@ class FakeBotApi:
         return self._chats.get(chat_id, {"id": chat_id, "type": "private", "first_name": "Trainee"})
 
     def _message_json(self, msg: BotMessage) -> dict[str, Any]:
-        out: dict[str, Any] = {"message_id": msg.message_id, "date": int(time.time()),
-                               "chat": self._chat(msg.chat_id), "from": BOT_USER}
+        out: dict[str, Any] = {
+            "message_id": msg.message_id,
+            "date": int(time.time()),
+            "chat": self._chat(msg.chat_id),
+            "from": BOT_USER,
+        }
         if msg.text is not None:
             out["text"] = msg.text
         if msg.caption is not None:
@@ -348,8 +371,12 @@ class FakeBotApi:
         if msg.reply_markup:
             out["reply_markup"] = msg.reply_markup
         if msg.document is not None:
-            out["document"] = {"file_id": f"doc-{msg.message_id}", "file_unique_id": f"udoc-{msg.message_id}",
-                               "file_name": msg.document[0], "file_size": len(msg.document[1])}
+            out["document"] = {
+                "file_id": f"doc-{msg.message_id}",
+                "file_unique_id": f"udoc-{msg.message_id}",
+                "file_name": msg.document[0],
+                "file_size": len(msg.document[1]),
+            }
         return out
 
     async def _m_sendMessage(self, params: dict[str, Any], files: object) -> Any:
@@ -368,8 +395,14 @@ class FakeBotApi:
         document = files.get("document")
         if document is None:
             raise _ApiError("Bad Request: there is no document in the request")
-        msg = BotMessage(chat["id"], self._next_message_id(chat["id"]), None, params.get("reply_markup"),
-                         document=document, caption=params.get("caption"))
+        msg = BotMessage(
+            chat["id"],
+            self._next_message_id(chat["id"]),
+            None,
+            params.get("reply_markup"),
+            document=document,
+            caption=params.get("caption"),
+        )
         self.messages.append(msg)
         return self._message_json(msg)
 

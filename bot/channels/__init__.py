@@ -1,0 +1,1 @@
+"""Channel adapters: Telegram (``telegram``) and the terminal (``console``) around the session service."""

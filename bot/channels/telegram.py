@@ -1,0 +1,820 @@
+"""The Telegram channel: a python-telegram-bot v22 ``Application`` that speaks for the session service.
+
+Handlers only translate: an ``Update`` becomes a chat id, a trainee id and text; the :class:`SessionService`
+answers; the :class:`Outcome` becomes messages. No dialogue logic lives here.
+
+Order and concurrency. PTB runs updates concurrently but has no per-chat ordering, so
+:class:`PerChatUpdateProcessor` keeps one ``asyncio.Lock`` per chat: updates of one chat run strictly in the
+order they were fetched, updates of different chats run concurrently. The fetcher creates one task per update
+in arrival order and a task reaches the lock without suspending first, so the lock's FIFO queue is the arrival
+order. Typing delays are ``asyncio.sleep`` inside the chat's lock: they hold up that chat only.
+
+Delivery. A turn is committed by the service before any reply is sent. If the process dies after the commit
+but before Telegram learns the update was handled, Telegram delivers the update again and the service returns
+the replies stored the first time, so the trainee gets the answer and the transcript holds the turn once.
+
+Security. The token is redacted from every log record (:func:`install_token_redaction`) and httpx, which logs
+full request URLs at INFO, is set to WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    BaseUpdateProcessor,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.errors import NotFound, PersonaError, StoreBusy
+from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
+from bot.persona.model import Persona
+from bot.session import (
+    EVENT_EDITED,
+    Outcome,
+    OutcomeKind,
+    PersonaCatalog,
+    SessionService,
+    persona_label,
+    render_debrief,
+    transcript_markdown,
+    utc,
+)
+from bot.store.base import Clock, Store, utc_now
+
+logger = logging.getLogger(__name__)
+
+MAX_CONCURRENT_UPDATES = 1024
+"""Updates in flight at once. High, because an update waiting for its chat's lock holds one slot."""
+MAX_TEXT_CHARS = 4096
+TYPING_BASE_SECONDS = 0.4
+TYPING_SECONDS_PER_CHAR = 0.025
+TYPING_MAX_SECONDS = 4.0
+"""Telegram shows 'typing…' for about five seconds; longer pauses would need the action repeated."""
+SEND_ATTEMPTS = 3
+SESSIONS_LISTED = 15
+CALLBACK_DATA_BYTES = 64
+
+CB_CHOOSE = "p:"
+CB_BEGIN = "b:"
+CB_LANGUAGE = "l:"
+CB_NOOP = "noop"
+
+TRAINEE_COMMANDS = ("start", "personas", "end", "restart", "help", "language")
+INSTRUCTOR_COMMANDS = ("sessions", "transcript", "note")
+NATIVE_LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+NON_TEXT_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+    "invoice",
+)
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+
+# -- logging ------------------------------------------------------------------------------------------------
+
+_secrets: set[str] = set()
+_base_factory: Callable[..., logging.LogRecord] | None = None
+REDACTED = "[REDACTED]"
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in ``text``."""
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def install_token_redaction(token: str) -> None:
+    """Redact ``token`` from every log record created from now on, whatever logger or handler.
+
+    A record factory is used rather than a handler filter because filters on a logger do not see records
+    propagated from child loggers, and handlers (pytest's included) come and go.
+    """
+    global _base_factory
+    if token:
+        _secrets.add(token)
+    if _base_factory is not None:
+        return
+    base = logging.getLogRecordFactory()
+    _base_factory = base
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        if not _secrets:
+            return record
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not break logging; leave it for the handler to report
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def quiet_http_logs() -> None:
+    """Keep httpx from logging request URLs, which carry the token."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+# -- ordering -----------------------------------------------------------------------------------------------
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Run updates of one chat strictly in order and updates of different chats concurrently."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's coroutine while holding its chat's lock."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        key = chat.id
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            # Drop the lock when no update of the chat is waiting, so memory follows the active chats.
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release; PTB waits for the updates in flight before calling this."""
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+
+def typing_delay(text: str, scale: float) -> float:
+    """Return the simulated typing time for a reply: proportional to its length, capped, times ``scale``."""
+    if scale <= 0:
+        return 0.0
+    return min(TYPING_BASE_SECONDS + TYPING_SECONDS_PER_CHAR * len(text), TYPING_MAX_SECONDS) * scale
+
+
+def persona_token(persona_id: str) -> str:
+    """Return a persona id that fits a callback payload (ids are at most 64 characters; payloads 64 bytes)."""
+    limit = CALLBACK_DATA_BYTES - max(len(CB_CHOOSE), len(CB_BEGIN))
+    return persona_id if len(persona_id.encode()) <= limit else persona_id[:limit]
+
+
+def catalogue_markup(personas: Sequence[Persona], lang: str) -> InlineKeyboardMarkup | None:
+    """Build the persona catalogue keyboard: one button per persona, under case headers if several cases."""
+    if not personas:
+        return None
+    several_cases = len({p.case.id for p in personas}) > 1
+    rows: list[list[InlineKeyboardButton]] = []
+    current_case = None
+    for persona in personas:
+        if several_cases and persona.case.id != current_case:
+            current_case = persona.case.id
+            header = t(lang, "catalogue_case", title=persona.case.title)
+            rows.append([InlineKeyboardButton(f"— {header} —", callback_data=CB_NOOP)])
+        name, role, language = persona_label(persona, lang)
+        label = t(lang, "catalogue_button", name=name, role=role, language=language)
+        rows.append([InlineKeyboardButton(label, callback_data=CB_CHOOSE + persona_token(persona.id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def briefing_text(persona: Persona, lang: str) -> str:
+    """Render the briefing card: situation, the trainee's role, objectives and how to end."""
+    name, role, language = persona_label(persona, lang)
+    brief = persona.briefing
+    objectives = "\n".join(f"• {item}" for item in brief.objectives)
+    return "\n\n".join(
+        [
+            t(lang, "briefing_title", name=name, role=role, language=language)
+            + "\n"
+            + f"{t(lang, 'briefing_case')}: {persona.case.title}",
+            f"{t(lang, 'briefing_role')}: {brief.role}",
+            f"{t(lang, 'briefing_situation')}: {brief.situation}",
+            f"{t(lang, 'briefing_objectives')}:\n{objectives}",
+            t(lang, "briefing_how_to_end"),
+        ]
+    )
+
+
+def command_list(lang: str, instructor: bool) -> list[BotCommand]:
+    """Return the commands to register for a language, with the instructor ones if asked."""
+    names = TRAINEE_COMMANDS + (INSTRUCTOR_COMMANDS if instructor else ())
+    return [BotCommand(name, t(lang, f"cmd_{name}")) for name in names]
+
+
+def _non_text_kind(message: Message) -> str:
+    for kind in NON_TEXT_KINDS:
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+# -- the channel --------------------------------------------------------------------------------------------
+
+
+class TelegramChannel:
+    """The handlers of the bot, bound to the settings and the session service."""
+
+    def __init__(self, settings: Settings, service: SessionService) -> None:
+        self.settings = settings
+        self.service = service
+        self._groups_told: set[int] = set()
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Add every handler to the application, in the order they must be tried."""
+        private = filters.ChatType.PRIVATE
+        app.add_handler(MessageHandler(~private & ~filters.UpdateType.CHANNEL_POSTS, self.on_group))
+        app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, self.on_edited))
+        commands: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
+            "start": self.on_start,
+            "personas": self.on_personas,
+            "end": self.on_end,
+            "restart": self.on_restart,
+            "help": self.on_help,
+            "language": self.on_language,
+            "sessions": self.on_sessions,
+            "transcript": self.on_transcript,
+            "note": self.on_note,
+        }
+        for name, callback in commands.items():
+            app.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
+        app.add_handler(CallbackQueryHandler(self.on_callback))
+        app.add_handler(MessageHandler(private & filters.COMMAND, self.on_unknown_command))
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, self.on_non_text))
+        app.add_error_handler(self.on_error)
+
+    async def _deliver(self, send: Callable[[], Awaitable[Any]]) -> Any:
+        """Call the Bot API, waiting out flood limits; a blocked chat is logged, not raised."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await send()
+            except RetryAfter as exc:
+                # Telegram did not process the call, so retrying cannot send a message twice.
+                wait = (
+                    exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.seconds
+                )
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                logger.warning("flood limit; retrying in %s s", wait)
+                await asyncio.sleep(float(wait))
+            except Forbidden:
+                logger.info("the trainee blocked the bot; message dropped")
+                return None
+        return None
+
+    async def _send(
+        self, context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message | None:
+        result = await self._deliver(lambda: context.bot.send_message(chat_id, text, reply_markup=markup))
+        return result if isinstance(result, Message) else None
+
+    async def _say_replies(self, context: Context, chat_id: int, replies: Sequence[str]) -> None:
+        """Send persona replies in order, each after a typing action and a pause in step with its length."""
+        for reply in replies:
+            await self._deliver(lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING))
+            delay = typing_delay(reply, self.settings.delay_scale)
+            if delay:
+                await asyncio.sleep(delay)
+            await self._send(context, chat_id, reply)
+
+    async def _lang(self, update: Update) -> str:
+        user = update.effective_user
+        if user is None:
+            return "en"
+        return await self.service.language(user.id, user.language_code)
+
+    async def _show_catalogue(
+        self, context: Context, chat_id: int, lang: str, lead: str | None = None
+    ) -> None:
+        personas = self.service.personas()
+        markup = catalogue_markup(personas, lang)
+        title = t(lang, "catalogue_title") if markup is not None else t(lang, "catalogue_empty")
+        await self._send(context, chat_id, f"{lead}\n\n{title}" if lead else title, markup)
+
+    @staticmethod
+    def _ids(update: Update) -> tuple[int, int, str | None]:
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None  # handlers are registered for private messages only
+        return chat.id, user.id, user.full_name
+
+    # -- trainee commands --------------------------------------------------------------------------------
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        """Welcome the trainee and show the catalogue; with a deep-link argument, brief and begin at once."""
+        chat_id, user_id, name = self._ids(update)
+        user = update.effective_user
+        lang = await self.service.greet(user_id, name, user.language_code if user else None)
+        first = user.first_name if user else ""
+        welcome = (
+            t(lang, "welcome", name_part=f", {first}" if first else "")
+            + "\n\n"
+            + t(lang, "transcripts_notice")
+        )
+        if not context.args:
+            await self._send(context, chat_id, welcome)
+            await self._show_catalogue(context, chat_id, lang)
+            return
+        persona_id = context.args[0]
+        persona = self.service.find_persona(persona_id)
+        await self._send(context, chat_id, welcome)
+        if persona is None:
+            await self._show_catalogue(
+                context, chat_id, lang, t(lang, "unknown_persona", persona_id=persona_id[:64])
+            )
+            return
+        await self._send(context, chat_id, briefing_text(persona, lang))
+        await self._begin(context, chat_id, user_id, persona.id, lang)
+
+    async def _begin(self, context: Context, chat_id: int, user_id: int, persona_id: str, lang: str) -> None:
+        previous = await self.service.open_session(chat_id)
+        outcome = await self.service.begin(chat_id, user_id, persona_id)
+        if outcome.kind is OutcomeKind.unknown_persona:
+            await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
+            return
+        if outcome.kind is OutcomeKind.busy:
+            await self._send(context, chat_id, t(lang, "store_busy"))
+            return
+        if previous is not None and previous.turns:
+            previous_persona = self.service.find_persona(previous.persona_id)
+            name = previous_persona.name if previous_persona else previous.persona_id
+            await self._send(context, chat_id, t(lang, "previous_closed", name=name))
+        assert outcome.persona is not None
+        await self._send(context, chat_id, t(lang, "interview_begins", name=outcome.persona.name))
+        await self._say_replies(context, chat_id, outcome.replies)
+
+    async def on_personas(self, update: Update, context: Context) -> None:
+        """Show the persona catalogue."""
+        chat_id, _, _ = self._ids(update)
+        await self._show_catalogue(context, chat_id, await self._lang(update))
+
+    async def on_end(self, update: Update, context: Context) -> None:
+        """End the interview and show the debrief."""
+        chat_id, _, _ = self._ids(update)
+        lang = await self._lang(update)
+        outcome = await self.service.end(chat_id)
+        if outcome.kind is OutcomeKind.no_session:
+            await self._show_catalogue(context, chat_id, lang, t(lang, "end_no_session"))
+        elif outcome.kind is OutcomeKind.busy:
+            await self._send(context, chat_id, t(lang, "store_busy"))
+        else:
+            if outcome.debrief is not None:
+                await self._send(context, chat_id, render_debrief(outcome.debrief, lang))
+            await self._show_catalogue(context, chat_id, lang, t(lang, "interview_over"))
+
+    async def on_restart(self, update: Update, context: Context) -> None:
+        """End the interview and begin the same persona again."""
+        chat_id, user_id, _ = self._ids(update)
+        lang = await self._lang(update)
+        outcome = await self.service.restart(chat_id, user_id)
+        if outcome.kind is OutcomeKind.no_session:
+            await self._show_catalogue(context, chat_id, lang, t(lang, "restart_no_session"))
+        elif outcome.kind is OutcomeKind.unknown_persona:
+            await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
+        elif outcome.kind is OutcomeKind.busy:
+            await self._send(context, chat_id, t(lang, "store_busy"))
+        else:
+            assert outcome.persona is not None
+            await self._send(context, chat_id, t(lang, "restart_done", name=outcome.persona.name))
+            await self._say_replies(context, chat_id, outcome.replies)
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        """Explain the commands (and the instructor ones to instructors)."""
+        chat_id, user_id, _ = self._ids(update)
+        lang = await self._lang(update)
+        text = t(lang, "help")
+        if self.settings.is_instructor(user_id):
+            text += "\n\n" + t(lang, "help_instructor")
+        await self._send(context, chat_id, text)
+
+    async def on_language(self, update: Update, context: Context) -> None:
+        """Offer the catalogue languages as buttons."""
+        chat_id, _, _ = self._ids(update)
+        lang = await self._lang(update)
+        buttons = [
+            InlineKeyboardButton(NATIVE_LANGUAGE_NAMES.get(code, code), callback_data=CB_LANGUAGE + code)
+            for code in SUPPORTED_LANGUAGES
+        ]
+        await self._send(context, chat_id, t(lang, "language_prompt"), InlineKeyboardMarkup([buttons]))
+
+    async def on_unknown_command(self, update: Update, context: Context) -> None:
+        """Point at /help."""
+        chat_id, _, _ = self._ids(update)
+        await self._send(context, chat_id, t(await self._lang(update), "unknown_command"))
+
+    # -- buttons -----------------------------------------------------------------------------------------
+
+    async def on_callback(self, update: Update, context: Context) -> None:
+        """Handle the catalogue, Begin and language buttons."""
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        user = query.from_user
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            await self._deliver(lambda: query.answer())
+            return
+        chat_id = message.chat.id
+        lang = await self.service.language(user.id, user.language_code)
+        if data.startswith(CB_CHOOSE):
+            await self._deliver(lambda: query.answer())
+            persona = self._persona_for_token(data[len(CB_CHOOSE) :])
+            if persona is None:
+                await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
+                return
+            begin = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            t(lang, "begin_button"), callback_data=CB_BEGIN + persona_token(persona.id)
+                        )
+                    ]
+                ]
+            )
+            await self._send(context, chat_id, briefing_text(persona, lang), begin)
+        elif data.startswith(CB_BEGIN):
+            await self._deliver(lambda: query.answer())
+            # Remove the button first so a second press cannot start the interview twice.
+            with contextlib.suppress(TelegramError):
+                await self._deliver(
+                    lambda: context.bot.edit_message_reply_markup(chat_id, message.message_id)
+                )
+            persona = self._persona_for_token(data[len(CB_BEGIN) :])
+            if persona is None:
+                await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
+                return
+            await self._begin(context, chat_id, user.id, persona.id, lang)
+        elif data.startswith(CB_LANGUAGE):
+            chosen = await self.service.set_language(user.id, user.full_name, data[len(CB_LANGUAGE) :])
+            await self._deliver(lambda: query.answer())
+            with contextlib.suppress(TelegramError):
+                await self._deliver(
+                    lambda: context.bot.edit_message_text(
+                        t(chosen, "language_set"), chat_id, message.message_id
+                    )
+                )
+        elif data == CB_NOOP:
+            await self._deliver(lambda: query.answer())
+        else:
+            await self._deliver(lambda: query.answer(t(lang, "callback_stale")))
+
+    def _persona_for_token(self, token: str) -> Persona | None:
+        persona = self.service.find_persona(token)
+        if persona is not None:
+            return persona
+        matches = [p for p in self.service.personas() if persona_token(p.id) == token]
+        return matches[0] if len(matches) == 1 else None
+
+    # -- free text and other messages --------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        """Pass the trainee's words to the persona and send its replies at a human pace."""
+        chat_id, user_id, _ = self._ids(update)
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        text = message.text
+        lang = await self._lang(update)
+        if not text.strip():
+            await self._send(context, chat_id, t(lang, "empty_text"))
+            return
+        if len(text) > MAX_TEXT_CHARS:
+            await self.service.record_event(
+                chat_id, {"kind": "too_long", "length": len(text)}, text[:MAX_TEXT_CHARS], update.update_id
+            )
+            await self._send(context, chat_id, t(lang, "too_long", length=len(text), limit=MAX_TEXT_CHARS))
+            return
+        outcome = await self.service.say(chat_id, user_id, text, update.update_id)
+        await self._answer(context, chat_id, lang, outcome)
+
+    async def _answer(self, context: Context, chat_id: int, lang: str, outcome: Outcome) -> None:
+        kind = outcome.kind
+        if kind is OutcomeKind.throttled:
+            return
+        if kind is OutcomeKind.slow_down:
+            await self._send(context, chat_id, t(lang, "slow_down"))
+        elif kind is OutcomeKind.no_session:
+            await self._show_catalogue(context, chat_id, lang, t(lang, "no_session"))
+        elif kind is OutcomeKind.busy:
+            await self._send(context, chat_id, t(lang, "store_busy"))
+        else:
+            await self._say_replies(context, chat_id, outcome.replies)
+            if kind is OutcomeKind.ended:
+                name = outcome.persona.name if outcome.persona else ""
+                text = t(lang, "persona_ended", name=name)
+                if outcome.debrief is not None:
+                    text += "\n\n" + render_debrief(outcome.debrief, lang)
+                await self._send(context, chat_id, text)
+                await self._show_catalogue(context, chat_id, lang)
+
+    async def on_non_text(self, update: Update, context: Context) -> None:
+        """Ask for typed text when a sticker, photo, voice note or the like arrives; record it as an event."""
+        chat_id, _, _ = self._ids(update)
+        message = update.effective_message
+        assert message is not None
+        lang = await self._lang(update)
+        if message.text is not None:  # an empty text from a non-standard server
+            await self._send(context, chat_id, t(lang, "empty_text"))
+            return
+        kind = _non_text_kind(message)
+        await self.service.record_event(chat_id, {"kind": kind}, message.caption or "", update.update_id)
+        await self._send(context, chat_id, t(lang, "non_text"))
+
+    async def on_edited(self, update: Update, context: Context) -> None:
+        """Record an edited message without answering it (see the session module for why)."""
+        chat_id, _, _ = self._ids(update)
+        message = update.effective_message
+        assert message is not None
+        await self.service.record_event(
+            chat_id,
+            {"kind": EVENT_EDITED, "message_id": message.message_id},
+            message.text or message.caption or "",
+            update.update_id,
+        )
+
+    async def on_group(self, update: Update, context: Context) -> None:
+        """Tell a group once that the bot works in private chats only; store nothing."""
+        chat = update.effective_chat
+        if chat is None or chat.id in self._groups_told or update.message is None:
+            return
+        self._groups_told.add(chat.id)
+        user = update.effective_user
+        await self._send(
+            context, chat.id, t(pick_language(user.language_code if user else None), "group_only")
+        )
+
+    # -- instructors -------------------------------------------------------------------------------------
+
+    async def _instructor(self, update: Update, context: Context) -> tuple[int, str] | None:
+        chat_id, user_id, _ = self._ids(update)
+        lang = await self._lang(update)
+        if not self.settings.is_instructor(user_id):
+            logger.info("user %s tried an instructor command", user_id)
+            await self._send(context, chat_id, t(lang, "not_available"))
+            return None
+        return chat_id, lang
+
+    async def on_sessions(self, update: Update, context: Context) -> None:
+        """List recent sessions for an instructor."""
+        allowed = await self._instructor(update, context)
+        if allowed is None:
+            return
+        chat_id, lang = allowed
+        sessions = await self.service.store.list_sessions(limit=SESSIONS_LISTED)
+        if not sessions:
+            await self._send(context, chat_id, t(lang, "sessions_empty"))
+            return
+        rows = [
+            t(
+                lang,
+                "sessions_row",
+                id=s.id,
+                trainee=s.trainee_name or s.trainee_id,
+                persona=s.persona_id,
+                started=utc(s.started_at),
+                turns=s.turns,
+                status=t(lang, f"status_{s.status}"),
+            )
+            for s in sessions
+        ]
+        await self._send(context, chat_id, t(lang, "sessions_title") + "\n" + "\n".join(rows))
+
+    async def on_transcript(self, update: Update, context: Context) -> None:
+        """Send an instructor the transcript of a session as a Markdown document."""
+        allowed = await self._instructor(update, context)
+        if allowed is None:
+            return
+        chat_id, lang = allowed
+        session_id = _session_arg(context.args)
+        if session_id is None:
+            await self._send(context, chat_id, t(lang, "transcript_usage"))
+            return
+        try:
+            session = await self.service.store.get_session(session_id)
+            turns = await self.service.store.get_turns(session_id)
+        except NotFound:
+            await self._send(context, chat_id, t(lang, "transcript_not_found", id=session_id))
+            return
+        persona = await self.service.persona_of(session)
+        document = transcript_markdown(session, turns, persona, lang).encode("utf-8")
+        await self._deliver(
+            lambda: context.bot.send_document(
+                chat_id,
+                document=document,
+                filename=f"session-{session_id}.md",
+                caption=t(lang, "transcript_caption", id=session_id),
+            )
+        )
+
+    async def on_note(self, update: Update, context: Context) -> None:
+        """Attach an instructor's note to a session."""
+        allowed = await self._instructor(update, context)
+        if allowed is None:
+            return
+        chat_id, lang = allowed
+        args = context.args or []
+        session_id = _session_arg(args[:1])
+        text = " ".join(args[1:]).strip()
+        if session_id is None or not text:
+            await self._send(context, chat_id, t(lang, "note_usage"))
+            return
+        user = update.effective_user
+        author = f"{user.full_name} ({user.id})" if user else "instructor"
+        try:
+            await self.service.store.add_note(session_id, author, text)
+        except NotFound:
+            await self._send(context, chat_id, t(lang, "transcript_not_found", id=session_id))
+            return
+        await self._send(context, chat_id, t(lang, "note_saved", id=session_id))
+
+    # -- errors ------------------------------------------------------------------------------------------
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log a handler error (the token is redacted) and tell the trainee, never crashing the bot."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        if isinstance(error, StoreBusy):
+            logger.warning("store busy while handling update %s", update_id)
+        else:
+            logger.error("error while handling update %s", update_id, exc_info=error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        chat = update.effective_chat
+        if chat.type != ChatType.PRIVATE:
+            return
+        key = "store_busy" if isinstance(error, StoreBusy) else "error_generic"
+        try:
+            await context.bot.send_message(chat.id, t(await self._lang(update), key))
+        except Exception:  # the error path must never raise; the first error is already logged
+            logger.warning("could not tell chat %s about the error", chat.id)
+
+
+def _session_arg(args: Sequence[str] | None) -> int | None:
+    if not args:
+        return None
+    match = re.fullmatch(r"#?(\d{1,18})", args[0].strip())
+    return int(match.group(1)) if match else None
+
+
+# -- assembly -----------------------------------------------------------------------------------------------
+
+
+def _describe_failures(failures: Sequence[PersonaError]) -> str:
+    return "; ".join(str(f) for f in failures) if failures else "none"
+
+
+def build_application(
+    settings: Settings,
+    store: Store,
+    catalog: PersonaCatalog,
+    *,
+    failures: Sequence[PersonaError] = (),
+    clock: Clock = utc_now,
+    seed_source: Callable[[], int] | None = None,
+    service: SessionService | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the bot: handlers, per-chat ordering, the store opened in post_init, closed in post_shutdown."""
+    token = settings.require_token()
+    install_token_redaction(token)
+    quiet_http_logs()
+    if service is None:
+        service = (
+            SessionService(store, catalog, clock, seed_source)
+            if seed_source is not None
+            else SessionService(store, catalog, clock)
+        )
+    channel = TelegramChannel(settings, service)
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await store.open()
+        await register_commands(app.bot, settings)
+        logger.info(
+            "Understudy ready: %d personas loaded, failed: %s; database %s",
+            len(catalog.entries()),
+            _describe_failures(failures),
+            settings.db_path,
+        )
+
+    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await store.close()
+        logger.info("store closed")
+
+    builder = (
+        Application.builder()
+        .token(token)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.api_base_url:
+        # PTB appends the token to base_url, so "<root>/bot" gives "<root>/bot<token>/<method>".
+        builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(
+            f"{settings.api_base_url}/file/bot"
+        )
+    app = builder.build()
+    app.bot_data["channel"] = channel
+    channel.register(app)
+    return app
+
+
+async def register_commands(bot: Any, settings: Settings) -> None:
+    """Register trainee commands for everyone and instructor commands in each instructor's chat."""
+    for lang in SUPPORTED_LANGUAGES:
+        code = None if lang == "en" else lang
+        await bot.set_my_commands(
+            command_list(lang, False), scope=BotCommandScopeDefault(), language_code=code
+        )
+    for instructor in sorted(settings.instructors):
+        try:
+            for lang in SUPPORTED_LANGUAGES:
+                code = None if lang == "en" else lang
+                await bot.set_my_commands(
+                    command_list(lang, True), scope=BotCommandScopeChat(instructor), language_code=code
+                )
+        except TelegramError as exc:
+            # An instructor who never opened a chat with the bot cannot get chat-scoped commands yet.
+            logger.warning("could not register instructor commands for %s: %s", instructor, exc)
+
+
+def serve(settings: Settings) -> int:
+    """Run the bot with long polling until SIGINT or SIGTERM; return the exit code."""
+    from bot.persona.catalog import load_catalog
+    from bot.store.sqlite import SqliteStore
+
+    token = settings.require_token()
+    install_token_redaction(token)
+    quiet_http_logs()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    catalog = load_catalog(settings.personas_dir)
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(settings.db_path)
+    app = build_application(settings, store, catalog, failures=list(getattr(catalog, "failures", ())))
+    # run_polling stops on SIGINT/SIGTERM; Application.stop waits for the updates in flight, then
+    # post_shutdown closes the store.
+    app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    return 0
+
+
+__all__ = [
+    "PerChatUpdateProcessor",
+    "TelegramChannel",
+    "build_application",
+    "install_token_redaction",
+    "register_commands",
+    "serve",
+]

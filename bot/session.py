@@ -1,0 +1,567 @@
+"""The session service: the imperative shell around the pure dialogue engine.
+
+Channels (Telegram, the terminal) call it with plain values (a chat id, a trainee id, the text) and get plain
+values back (:class:`Outcome`: the replies in order, the engine events, and a debrief when the interview
+ended). For every trainee utterance it:
+
+1. throttles: more than ``rate_limit`` messages inside ``rate_window`` seconds from one trainee get one
+   slow-down answer per window and no engine work (the text is still recorded as an event);
+2. loads the chat's open session from the store and the compiled persona of the session's pinned version
+   (from a cache keyed by version hash, else the catalogue, else the persona text stored for that version);
+3. calls ``engine.step`` on the stored state;
+4. records the trainee turn, the replies and the new state in ONE store transaction, and only then returns
+   the replies. If the store is busy nothing is recorded, the state in the store does not advance, and the
+   outcome asks the trainee to repeat in a moment. A redelivered Telegram update (same ``update_id``) gets
+   the replies stored the first time instead of running the engine again.
+
+Non-text messages and edited messages are recorded as events of the open session and never reach the
+engine. An edit is not answered: the persona already answered the original words, and answering again would
+fork the interview, so the new text only goes into the transcript.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.engine import dialogue
+from bot.engine.dialogue import Events
+from bot.engine.matcher import CompiledPersona
+from bot.errors import EngineError, PersonaError, PersonaNotFound, StoreBusy
+from bot.i18n import language_name, normalize_language, pick_language, t
+from bot.persona.loader import load_persona_text
+from bot.persona.model import Persona
+from bot.store.base import (
+    SPEAKER_PERSONA,
+    SPEAKER_TRAINEE,
+    Clock,
+    NewTurn,
+    SessionRecord,
+    Store,
+    TurnRecord,
+    utc_now,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RATE_LIMIT = 6
+"""Messages one trainee may send inside DEFAULT_RATE_WINDOW seconds before getting a slow-down answer."""
+DEFAULT_RATE_WINDOW = 5.0
+SEED_BOUND = 2**31
+
+END_TRAINEE = "trainee"
+END_RESTART = "restart"
+END_SWITCHED = "switched"
+
+EVENT_THROTTLED = "throttled"
+EVENT_EDITED = "edited"
+
+
+class OutcomeKind(StrEnum):
+    """What happened to a request, so the channel knows what to say."""
+
+    replies = "replies"
+    """The persona answered; ``replies`` holds its messages in order."""
+    ended = "ended"
+    """The persona answered and ended the interview; ``debrief`` is set."""
+    closed = "closed"
+    """The trainee ended the interview (/end); ``debrief`` is set."""
+    no_session = "no_session"
+    """There is no open interview in this chat."""
+    busy = "busy"
+    """The store was busy; nothing was recorded and the trainee should repeat."""
+    slow_down = "slow_down"
+    """Too many messages too fast; answer once with a slow-down note."""
+    throttled = "throttled"
+    """Still too fast after the slow-down note; say nothing."""
+    unknown_persona = "unknown_persona"
+    """The requested persona id is not in the catalogue."""
+
+
+class CatalogEntry(Protocol):
+    """What the service needs to know of one loaded persona."""
+
+    @property
+    def persona(self) -> Persona:
+        """The validated persona."""
+
+    @property
+    def version(self) -> str:
+        """Hash of the persona file text."""
+
+    @property
+    def source(self) -> str:
+        """The persona file text."""
+
+
+class PersonaCatalog(Protocol):
+    """The loaded personas, current versions only."""
+
+    def get(self, persona_id: str) -> CatalogEntry:
+        """Return the current version of a persona; raise PersonaNotFound."""
+
+    def entries(self) -> Sequence[CatalogEntry]:
+        """Return every loaded persona, in catalogue order."""
+
+
+SourceParser = Callable[[str, str], Persona]
+"""Parse a stored persona text (text, persona id) into a Persona; raise PersonaError."""
+
+
+def parse_stored_source(source: str, persona_id: str) -> Persona:
+    """Parse the text of a stored persona version with the regular loader."""
+    return load_persona_text(source, f"<stored version of {persona_id}>").persona
+
+
+@dataclass(frozen=True)
+class Debrief:
+    """The short summary shown at the end of an interview; the analysis issue enriches it."""
+
+    session_id: int
+    persona_id: str
+    persona_name: str
+    facts_total: int
+    facts_disclosed: tuple[str, ...]
+    indicators_found: tuple[str, ...]
+    indicators_missed: tuple[str, ...]
+    turns: int
+    duration: timedelta
+    end_reason: str | None
+
+
+@dataclass
+class Outcome:
+    """The answer of the service to a channel."""
+
+    kind: OutcomeKind
+    replies: list[str] = field(default_factory=list)
+    events: Events | None = None
+    session: SessionRecord | None = None
+    debrief: Debrief | None = None
+    persona: Persona | None = None
+
+
+def build_debrief(persona: Persona, session: SessionRecord, turns: Sequence[TurnRecord] = ()) -> Debrief:
+    """Summarise a session: facts disclosed of all, indicators found and missed, turns and duration.
+
+    ``turns`` is unused for now; the analysis issue reads question types from it.
+    """
+    ledger: dict[str, Any] = session.state.get("ledger", {})
+    known = {fact.id: fact for fact in persona.facts}
+    disclosed = tuple(fid for fid in ledger if fid in known)
+    possible = {i.value for fact in persona.facts for i in fact.indicators if i.value != "other"}
+    found = {i.value for fid in disclosed for i in known[fid].indicators if i.value != "other"}
+    end = session.ended_at or session.last_activity_at
+    return Debrief(
+        session_id=session.id,
+        persona_id=persona.id,
+        persona_name=persona.name,
+        facts_total=len(known),
+        facts_disclosed=disclosed,
+        indicators_found=tuple(sorted(found)),
+        indicators_missed=tuple(sorted(possible - found)),
+        turns=session.turns,
+        duration=max(end - session.started_at, timedelta(0)),
+        end_reason=session.end_reason,
+    )
+
+
+def format_duration(duration: timedelta, lang: str) -> str:
+    """Return a duration as minutes and seconds in the catalogue language."""
+    total = int(duration.total_seconds())
+    minutes, seconds = divmod(total, 60)
+    if minutes:
+        return t(lang, "duration_min_sec", minutes=minutes, seconds=seconds)
+    return t(lang, "duration_sec", seconds=seconds)
+
+
+def _end_reason_text(reason: str | None, lang: str) -> str:
+    key = {
+        END_TRAINEE: "end_reason_trainee",
+        END_RESTART: "end_reason_restart",
+        END_SWITCHED: "end_reason_switched",
+    }.get(reason or "", "end_reason_persona")
+    return t(lang, key)
+
+
+def render_debrief(debrief: Debrief, lang: str) -> str:
+    """Render a debrief as plain text for a phone screen."""
+
+    def names(ids: Iterable[str]) -> str:
+        return ", ".join(t(lang, f"indicator_{i}") for i in ids) or t(lang, "debrief_none")
+
+    lines = [
+        t(lang, "debrief_title", name=debrief.persona_name),
+        t(lang, "debrief_facts", disclosed=len(debrief.facts_disclosed), total=debrief.facts_total),
+        t(lang, "debrief_indicators", found=names(debrief.indicators_found)),
+    ]
+    if debrief.indicators_missed:
+        lines.append(t(lang, "debrief_indicators_missed", missed=names(debrief.indicators_missed)))
+    lines.append(t(lang, "debrief_turns", turns=debrief.turns))
+    lines.append(t(lang, "debrief_duration", duration=format_duration(debrief.duration, lang)))
+    lines.append(t(lang, "debrief_end_reason", reason=_end_reason_text(debrief.end_reason, lang)))
+    return "\n".join(lines)
+
+
+class RateLimiter:
+    """A sliding-window message counter per trainee."""
+
+    def __init__(self, limit: int, window: float, clock: Clock) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._seen: dict[int, deque[float]] = {}
+        self._warned_at: dict[int, float] = {}
+
+    def check(self, trainee_id: int) -> OutcomeKind | None:
+        """Count one message; return None if allowed, else slow_down (first time in a window) or throttled."""
+        now = self._clock().timestamp()
+        seen = self._seen.setdefault(trainee_id, deque())
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        seen.append(now)
+        if len(seen) <= self.limit:
+            return None
+        warned = self._warned_at.get(trainee_id)
+        if warned is not None and now - warned < self.window:
+            return OutcomeKind.throttled
+        self._warned_at[trainee_id] = now
+        return OutcomeKind.slow_down
+
+    def forget_idle(self) -> None:
+        """Drop counters of trainees silent for a whole window, so memory stays bounded."""
+        now = self._clock().timestamp()
+        for trainee_id in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.window]:
+            self._seen.pop(trainee_id, None)
+            self._warned_at.pop(trainee_id, None)
+
+
+def _system_seed() -> int:
+    return random.SystemRandom().randrange(SEED_BOUND)
+
+
+class SessionService:
+    """Load, advance and record interview sessions; see the module docstring for the turn protocol."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: PersonaCatalog,
+        clock: Clock = utc_now,
+        seed_source: Callable[[], int] = _system_seed,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_window: float = DEFAULT_RATE_WINDOW,
+        parse_source: SourceParser = parse_stored_source,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self._seed_source = seed_source
+        self._parse_source = parse_source
+        self._compiled: dict[str, CompiledPersona] = {}
+        self._stored_versions: set[str] = set()
+        self._languages: dict[int, str] = {}
+        self.limiter = RateLimiter(rate_limit, rate_window, clock)
+
+    # -- trainees and language ------------------------------------------------------------------------------
+
+    async def greet(self, trainee_id: int, display_name: str | None, language_code: str | None) -> str:
+        """Record the trainee (name; language on first sight only) and return their catalogue language."""
+        known = await self.store.get_trainee(trainee_id)
+        stored = known.language if known else None
+        lang = normalize_language(stored) if stored else pick_language(language_code)
+        if known is None or known.display_name != display_name or known.language != lang:
+            await self.store.upsert_trainee(trainee_id, display_name, lang)
+        self._languages[trainee_id] = lang
+        return lang
+
+    async def language(self, trainee_id: int, language_code: str | None = None) -> str:
+        """Return the trainee's catalogue language: the stored choice, else the Telegram language code's."""
+        cached = self._languages.get(trainee_id)
+        if cached is not None:
+            return cached
+        known = await self.store.get_trainee(trainee_id)
+        stored = known.language if known else None
+        lang = normalize_language(stored) if stored else pick_language(language_code)
+        self._languages[trainee_id] = lang
+        return lang
+
+    async def set_language(self, trainee_id: int, display_name: str | None, lang: str) -> str:
+        """Store the trainee's chosen catalogue language and return it."""
+        lang = normalize_language(lang)
+        await self.store.upsert_trainee(trainee_id, display_name, lang)
+        self._languages[trainee_id] = lang
+        return lang
+
+    # -- personas -------------------------------------------------------------------------------------------
+
+    def personas(self) -> list[Persona]:
+        """Return the personas of the catalogue, grouped by case (cases in first-seen order)."""
+        entries = [e.persona for e in self.catalog.entries()]
+        order = {case: i for i, case in enumerate(dict.fromkeys(p.case.id for p in entries))}
+        return sorted(entries, key=lambda p: order[p.case.id])
+
+    def find_persona(self, persona_id: str) -> Persona | None:
+        """Return the current version of a persona, or None."""
+        try:
+            return self.catalog.get(persona_id).persona
+        except PersonaNotFound:
+            return None
+
+    def _compile(self, persona: Persona, version: str) -> CompiledPersona:
+        cp = self._compiled.get(version)
+        if cp is None:
+            cp = CompiledPersona(persona, version)
+            self._compiled[version] = cp
+        return cp
+
+    async def _compiled_for(self, session: SessionRecord) -> CompiledPersona:
+        """Return the compiled persona of the session's pinned version."""
+        version = session.persona_version
+        cp = self._compiled.get(version)
+        if cp is not None:
+            return cp
+        try:
+            entry = self.catalog.get(session.persona_id)
+        except PersonaNotFound:
+            entry = None
+        if entry is not None and entry.version == version:
+            return self._compile(entry.persona, version)
+        source = await self.store.get_persona_source(version)
+        if source is None:
+            raise EngineError(f"persona {session.persona_id} version {version} is neither loaded nor stored")
+        persona = self._parse_source(source, session.persona_id)
+        logger.info(
+            "recompiled persona %s at stored version %s for session %s",
+            session.persona_id,
+            version,
+            session.id,
+        )
+        return self._compile(persona, version)
+
+    # -- interview lifecycle -------------------------------------------------------------------------------
+
+    async def open_session(self, chat_id: int) -> SessionRecord | None:
+        """Return the chat's open session, or None."""
+        return await self.store.get_open_session(chat_id)
+
+    async def begin(self, chat_id: int, trainee_id: int, persona_id: str) -> Outcome:
+        """Start an interview with the current version of a persona; the outcome holds its opening."""
+        try:
+            entry = self.catalog.get(persona_id)
+        except PersonaNotFound:
+            return Outcome(OutcomeKind.unknown_persona)
+        persona, version = entry.persona, entry.version
+        cp = self._compile(persona, version)
+        turn = dialogue.start(cp, seed=self._seed_source())
+        try:
+            if version not in self._stored_versions:
+                await self.store.store_persona_source(version, persona.id, entry.source)
+                self._stored_versions.add(version)
+            session = await self.store.start_session(
+                trainee_id=trainee_id,
+                chat_id=chat_id,
+                persona_id=persona.id,
+                persona_version=version,
+                persona_language=persona.language,
+                state=turn.state,
+                opening=[NewTurn(SPEAKER_PERSONA, text) for text in turn.replies],
+            )
+        except StoreBusy:
+            logger.warning("store busy starting %s in chat %s", persona_id, chat_id)
+            return Outcome(OutcomeKind.busy, persona=persona)
+        logger.info("session %s: chat %s began %s (version %s)", session.id, chat_id, persona.id, version)
+        return Outcome(OutcomeKind.replies, turn.replies, turn.events, session, persona=persona)
+
+    async def say(self, chat_id: int, trainee_id: int, text: str, update_id: int | None = None) -> Outcome:
+        """Answer one trainee utterance in the chat's open session; record it before returning the replies."""
+        throttle = self.limiter.check(trainee_id)
+        if throttle is not None:
+            # Recorded so the transcript shows what went unanswered, but the engine does no work.
+            await self.record_event(chat_id, {"kind": EVENT_THROTTLED}, text, update_id)
+            return Outcome(throttle)
+        session = await self.store.get_open_session(chat_id)
+        if session is None:
+            return Outcome(OutcomeKind.no_session)
+        if update_id is not None:
+            already = await self.store.find_exchange(session.id, update_id)
+            if already:
+                return self._outcome_from_records(session, already)
+        cp = await self._compiled_for(session)
+        turn = dialogue.step(cp, session.state, text)
+        ev = turn.events
+        trainee_turn = NewTurn(
+            SPEAKER_TRAINEE,
+            text,
+            rule=ev.rule,
+            disclosed=tuple(ev.disclosed),
+            changes=dict(ev.changes),
+            question_type=ev.question_type,
+            cue=ev.cue or None,
+            extra={
+                "topic": ev.topic,
+                "previous_topic": ev.previous_topic,
+                "fallback_level": ev.fallback_level,
+                "contaminated": list(ev.contaminated),
+                "matched": list(ev.matched),
+                "ending": ev.ending,
+                "vars": dict(turn.state.get("vars", {})),
+            },
+            update_id=update_id,
+        )
+        end_reason = (ev.end_reason or "persona_ended") if ev.ended else None
+        try:
+            await self.store.record_exchange(
+                session.id,
+                trainee_turn,
+                [NewTurn(SPEAKER_PERSONA, reply) for reply in turn.replies],
+                turn.state,
+                end_reason=end_reason,
+            )
+        except StoreBusy:
+            logger.warning("store busy on a turn of session %s; the trainee is asked to repeat", session.id)
+            return Outcome(OutcomeKind.busy, session=session, persona=cp.persona)
+        if end_reason is None:
+            return Outcome(OutcomeKind.replies, turn.replies, ev, session, persona=cp.persona)
+        ended = await self.store.get_session(session.id)
+        debrief = build_debrief(cp.persona, ended)
+        return Outcome(OutcomeKind.ended, turn.replies, ev, ended, debrief, cp.persona)
+
+    def _outcome_from_records(self, session: SessionRecord, records: Sequence[TurnRecord]) -> Outcome:
+        """Rebuild the outcome of an exchange that was already recorded (a redelivered update)."""
+        replies = [r.text for r in records if r.speaker == SPEAKER_PERSONA]
+        logger.info("session %s: update already answered; resending %d replies", session.id, len(replies))
+        return Outcome(OutcomeKind.replies, replies, None, session)
+
+    async def end(self, chat_id: int, reason: str = END_TRAINEE) -> Outcome:
+        """End the chat's open interview and return its debrief."""
+        session = await self.store.get_open_session(chat_id)
+        if session is None:
+            return Outcome(OutcomeKind.no_session)
+        try:
+            ended = await self.store.end_session(session.id, reason)
+        except StoreBusy:
+            return Outcome(OutcomeKind.busy, session=session)
+        logger.info("session %s ended: %s", ended.id, reason)
+        persona = await self.persona_of(ended)
+        debrief = build_debrief(persona, ended) if persona is not None else None
+        return Outcome(OutcomeKind.closed, session=ended, debrief=debrief, persona=persona)
+
+    async def restart(self, chat_id: int, trainee_id: int) -> Outcome:
+        """End the open interview and begin the same persona again (its current version)."""
+        session = await self.store.get_open_session(chat_id)
+        if session is None:
+            return Outcome(OutcomeKind.no_session)
+        try:
+            await self.store.end_session(session.id, END_RESTART)
+        except StoreBusy:
+            return Outcome(OutcomeKind.busy, session=session)
+        return await self.begin(chat_id, trainee_id, session.persona_id)
+
+    async def record_event(
+        self, chat_id: int, event: dict[str, Any], text: str = "", update_id: int | None = None
+    ) -> bool:
+        """Record a non-text message or an edit in the chat's open session; return whether it was stored."""
+        session = await self.store.get_open_session(chat_id)
+        if session is None:
+            return False
+        return await self._event_quietly(session, event, text, update_id)
+
+    async def _event_quietly(
+        self, session: SessionRecord, event: dict[str, Any], text: str, update_id: int | None
+    ) -> bool:
+        try:
+            await self.store.record_event(
+                session.id, NewTurn(SPEAKER_TRAINEE, text, event=event, update_id=update_id)
+            )
+        except StoreBusy:
+            logger.warning("store busy; event %s of session %s not recorded", event.get("kind"), session.id)
+            return False
+        return True
+
+    # -- review ---------------------------------------------------------------------------------------------
+
+    async def debrief(self, session_id: int) -> Debrief:
+        """Build the debrief of any stored session."""
+        session = await self.store.get_session(session_id)
+        cp = await self._compiled_for(session)
+        return build_debrief(cp.persona, session)
+
+    async def persona_of(self, session: SessionRecord) -> Persona | None:
+        """Return the persona version a session ran on, or None if it cannot be found."""
+        try:
+            return (await self._compiled_for(session)).persona
+        except (EngineError, PersonaError):
+            return None
+
+
+def persona_label(persona: Persona, lang: str) -> tuple[str, str, str]:
+    """Return (name, role, language) of a persona in the catalogue language, for buttons and cards."""
+    return persona.name, t(lang, f"role_{persona.role}"), language_name(lang, persona.language)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])", re.MULTILINE)
+
+
+def escape_markdown(text: str) -> str:
+    """Escape text so Markdown renders it verbatim and inert (no links, HTML, emphasis or lists)."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return text.replace("\n", "  \n")
+
+
+def transcript_markdown(
+    session: SessionRecord, turns: Sequence[TurnRecord], persona: Persona | None, lang: str
+) -> str:
+    """Render a session's transcript as Markdown for instructors; every stored text is escaped."""
+    persona_name = f"{persona.name} ({session.persona_id})" if persona else session.persona_id
+    lines = [
+        f"# {t(lang, 'transcript_title', id=session.id)}",
+        "",
+        escape_markdown(
+            t(
+                lang,
+                "transcript_meta",
+                trainee=session.trainee_name or session.trainee_id,
+                persona=persona_name,
+                version=session.persona_version,
+                started=utc(session.started_at),
+                ended=utc(session.ended_at) if session.ended_at else "-",
+                reason=session.end_reason or "-",
+            )
+        ),
+        "",
+    ]
+    for turn in turns:
+        speaker = t(lang, f"transcript_speaker_{turn.speaker}")
+        head = f"**{speaker}** {turn.at.strftime('%H:%M:%S')}"
+        details = []
+        if turn.event:
+            details.append(f"event: {turn.event.get('kind', '?')}")
+        if turn.rule:
+            details.append(f"rule: {turn.rule}")
+        if turn.question_type and turn.speaker == SPEAKER_TRAINEE:
+            details.append(f"question: {turn.question_type}")
+        if turn.disclosed:
+            details.append("disclosed: " + ", ".join(turn.disclosed))
+        if details:
+            head += " · " + escape_markdown("; ".join(details))
+        lines.extend([head, "", escape_markdown(turn.text) if turn.text else "", ""])
+    if session.notes:
+        lines.extend([f"## {t(lang, 'transcript_notes')}", ""])
+        for note in session.notes:
+            lines.append(f"- {utc(note.at)} {escape_markdown(note.author)}: {escape_markdown(note.text)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def utc(dt: datetime) -> str:
+    """Format a timestamp for instructors: UTC, to the minute."""
+    return dt.strftime("%Y-%m-%d %H:%M")
