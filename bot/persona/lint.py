@@ -70,6 +70,9 @@ class Diagnostic:
         """Return the diagnostic as ``path:line:col: severity: message``."""
         return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
 
+    def __str__(self) -> str:
+        return self.format()
+
 
 def locate(positions: Positions, loc: Loc) -> tuple[int, int]:
     """Return the position of ``loc``, or of its nearest ancestor that has one, or (1, 1)."""
