@@ -1,0 +1,1 @@
+"""Instructor review: transcripts (list, show, export, notes, retention), analysis and reports."""
