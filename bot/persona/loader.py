@@ -58,10 +58,11 @@ _UTF8_BOM = "\ufeff"
 # non-characters.
 _BAD_CHAR_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
+_TAB_HINT = "tabs cannot indent YAML; use spaces"
 _SYNTAX_HINTS = {
-    "found character '\\t' that cannot start any token": "tabs cannot indent YAML; use spaces",
-    "found a tab character where an indentation space is expected": "tabs cannot indent YAML; use spaces",
-    "found a tab character that violates indentation": "tabs cannot indent YAML; use spaces",
+    "found character '\\t' that cannot start any token": _TAB_HINT,
+    "found a tab character where an indentation space is expected": _TAB_HINT,
+    "found a tab character that violates indentation": _TAB_HINT,
 }
 
 
@@ -249,6 +250,9 @@ def _compose(text: str, label: str) -> Node:
             else:
                 message += f" ({context})"
         hint = _SYNTAX_HINTS.get(problem)
+        index = getattr(exc.problem_mark, "index", None)
+        if hint is None and isinstance(index, int) and text[index : index + 1] == "\t":
+            hint = _TAB_HINT
         if hint:
             message += f"; {hint}"
         raise PersonaError(message, label, line, col) from None
@@ -742,6 +746,8 @@ def _translate_all(
         misfits = [(where, tag, value) for where, tag, value in tags if _branch_matches(tag, value) is False]
         if misfits:
             where, _tag, value = misfits[0]
+            # The branches chosen above the misfit fit the value, so no type error belongs up there.
+            covered.update(w for w, _t, _v in tags[: tags.index(misfits[0])] if len(w) < len(where))
             names = dropped.setdefault(where, (value, []))[1]
             names.extend(_branch_name(t) for w, t, _v in tags if w == where)
             continue
@@ -772,7 +778,10 @@ def _translate_all(
             continue
         options = list(dict.fromkeys(branch_names))
         expected = ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
-        add(where, f"{_subject(data, where)} must be {expected}, not {_kind(value)}", "model-type")
+        message = f"{_subject(data, where)} must be {expected}, not {_kind(value)}"
+        if "text" in options and isinstance(value, dict) and len(value) == 1:
+            message += f"; {_COLON_HINT}"
+        add(where, message, "model-type")
     return out
 
 
@@ -797,7 +806,7 @@ def parse_persona_bytes(data: bytes, label: str) -> ParseResult:
 def _parse(data: bytes, label: str) -> ParseResult:
     if len(data) > MAX_FILE_BYTES:
         raise PersonaError(
-            f"the file is too large ({len(data)} bytes; the limit is {MAX_FILE_BYTES})", label, 1, 1
+            f"the file is too large (more than {MAX_FILE_BYTES} bytes)", label, 1, 1
         )
     text = _check_text(_decode(data, label), label)
     root = _compose(text, label)
