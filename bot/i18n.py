@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Final
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ SUPPORTED_LANGUAGES: Final[tuple[str, ...]] = ("en", "ru")
 # Telegram language codes whose speakers are better served by the Russian catalogue than by the English one.
 _RUSSIAN_READERS: Final = frozenset({"ru", "be", "kk", "ky", "tg", "uz"})
 
+LOCALES_DIR: Final = Path(__file__).resolve().parent / "locales"
+
 _warned: set[tuple[str, str]] = set()
 
 
@@ -33,7 +35,7 @@ def catalogue(lang: str) -> dict[str, str]:
     """Return the message catalogue of a supported language."""
     if lang not in SUPPORTED_LANGUAGES:
         raise KeyError(f"no message catalogue for language '{lang}'")
-    raw = resources.files("bot").joinpath("locales", f"{lang}.json").read_text(encoding="utf-8")
+    raw = (LOCALES_DIR / f"{lang}.json").read_text(encoding="utf-8")
     data = json.loads(raw)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ValueError(f"catalogue {lang}.json must map keys to strings")

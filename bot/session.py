@@ -508,7 +508,7 @@ def persona_label(persona: Persona, lang: str) -> tuple[str, str, str]:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])", re.MULTILINE)
+_MD_LINE_START = re.compile(r"^([ \t]*\d*)([-+=.)])", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:

@@ -49,7 +49,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.errors import NotFound, PersonaError, StoreBusy
+from bot.errors import NotFound, StoreBusy
 from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
 from bot.persona.model import Persona
 from bot.session import (
@@ -713,8 +713,8 @@ def _session_arg(args: Sequence[str] | None) -> int | None:
 # -- assembly -----------------------------------------------------------------------------------------------
 
 
-def _describe_failures(failures: Sequence[PersonaError]) -> str:
-    return "; ".join(str(f) for f in failures) if failures else "none"
+def _describe_failures(failures: Sequence[str]) -> str:
+    return "; ".join(failures) if failures else "none"
 
 
 def build_application(
@@ -722,7 +722,7 @@ def build_application(
     store: Store,
     catalog: PersonaCatalog,
     *,
-    failures: Sequence[PersonaError] = (),
+    failures: Sequence[str] = (),
     clock: Clock = utc_now,
     seed_source: Callable[[], int] | None = None,
     service: SessionService | None = None,
@@ -803,7 +803,8 @@ def serve(settings: Settings) -> int:
     catalog = load_catalog(settings.personas_dir)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(settings.db_path)
-    app = build_application(settings, store, catalog, failures=list(getattr(catalog, "failures", ())))
+    failures = [d.format() for d in catalog.errors()]
+    app = build_application(settings, store, catalog, failures=failures)
     # run_polling stops on SIGINT/SIGTERM; Application.stop waits for the updates in flight, then
     # post_shutdown closes the store.
     app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)

@@ -40,7 +40,7 @@ facts:
   - id: lives_on_site
     summary: She sleeps in a container on the site.
     indicators: [abusive_working_living_conditions]
-opening: ["Hello.", "Who are you?"]
+opening: [["Hello.", "Who are you?"]]
 start_topic: talk
 topics:
   talk:
@@ -51,7 +51,7 @@ topics:
         effects: {change: {trust: 1}}
       - id: passport
         match: {any: [passport, documents]}
-        reply: ["The foreman has my passport.", "He says it is safer."]
+        reply: [["The foreman has my passport.", "He says it is safer."]]
         effects: {disclose: [passport_kept]}
       - id: wages
         match: {any: [money, wages, paid]}
