@@ -322,8 +322,9 @@ class SqliteStore(Store):
 
     @staticmethod
     async def _fetchone(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        # execute_fetchall is one hop to the connection thread; a cursor's execute/fetchone/close is three.
+        rows = list(await conn.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     @staticmethod
     async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -470,21 +471,36 @@ class SqliteStore(Store):
         notes = await self._notes_for(conn, [row[0] for row in rows])
         return [_session(row, notes.get(row[0], [])) for row in rows]
 
+    async def _position(
+        self, conn: aiosqlite.Connection, session_id: int, update_id: int | None = None
+    ) -> tuple[bool, str | None, int, bool]:
+        """Return (open, end reason, last seq, trainee turn of ``update_id`` exists) in one query."""
+        row = await self._fetchone(
+            conn,
+            "SELECT s.ended_at IS NULL, s.end_reason,"
+            " (SELECT COALESCE(MAX(seq), 0) FROM turns WHERE session_id = s.id),"
+            " EXISTS (SELECT 1 FROM turns WHERE session_id = s.id AND update_id = ? AND speaker = ?)"
+            " FROM sessions AS s WHERE s.id = ?",
+            (update_id, SPEAKER_TRAINEE, session_id),
+        )
+        if row is None:
+            raise NotFound(f"no session {session_id}")
+        return bool(row[0]), row[1], int(row[2]), bool(row[3])
+
+    @staticmethod
     async def _insert_turns(
-        self,
         conn: aiosqlite.Connection,
         session_id: int,
+        first_seq: int,
         turns: Sequence[NewTurn],
         now: datetime,
         update_id: int | None = None,
     ) -> list[TurnRecord]:
         if not turns:
             return []
-        row = await self._fetchone(
-            conn, "SELECT COALESCE(MAX(seq), 0) FROM turns WHERE session_id = ?", (session_id,)
-        )
-        first = int(row[0]) + 1
-        records = [build_turn(session_id, first + i, turn, now, update_id) for i, turn in enumerate(turns)]
+        records = [
+            build_turn(session_id, first_seq + i, turn, now, update_id) for i, turn in enumerate(turns)
+        ]
         await conn.executemany(TURN_INSERT, [_turn_row(record) for record in records])
         return records
 
@@ -531,7 +547,7 @@ class SqliteStore(Store):
             await cursor.close()
             if session_id is None:
                 raise StoreError("the new session got no id")
-            await self._insert_turns(conn, session_id, opening, now)
+            await self._insert_turns(conn, session_id, 1, opening, now)
             return await self._session_in(conn, session_id)
 
     async def get_session(self, session_id: int) -> SessionRecord:
@@ -574,15 +590,15 @@ class SqliteStore(Store):
         state_json = dump_json(new_state, "engine state")
         now = to_utc(self.clock())
         async with self._write() as conn:
-            session = await self._session_in(conn, session_id)
-            if trainee_turn.update_id is not None:
-                earlier = await self._turns_for_update(conn, session_id, trainee_turn.update_id)
-                if any(turn.speaker == SPEAKER_TRAINEE for turn in earlier):
-                    return earlier
-            if not session.is_open:
-                raise StoreError(f"session {session_id} has ended ({session.end_reason})")
+            is_open, reason, last_seq, duplicate = await self._position(
+                conn, session_id, trainee_turn.update_id
+            )
+            if duplicate and trainee_turn.update_id is not None:
+                return await self._turns_for_update(conn, session_id, trainee_turn.update_id)
+            if not is_open:
+                raise StoreError(f"session {session_id} has ended ({reason})")
             records = await self._insert_turns(
-                conn, session_id, [trainee_turn, *persona_turns], now, trainee_turn.update_id
+                conn, session_id, last_seq + 1, [trainee_turn, *persona_turns], now, trainee_turn.update_id
             )
             stamp = _ts(now)
             await conn.execute(
@@ -601,8 +617,8 @@ class SqliteStore(Store):
         """Store one turn that does not advance the engine (a sticker, an edit, a system note); return it."""
         now = to_utc(self.clock())
         async with self._write() as conn:
-            await self._session_in(conn, session_id)
-            (record,) = await self._insert_turns(conn, session_id, [turn], now)
+            _, _, last_seq, _ = await self._position(conn, session_id)
+            (record,) = await self._insert_turns(conn, session_id, last_seq + 1, [turn], now)
             await conn.execute(
                 "UPDATE sessions SET last_activity_at = ? WHERE id = ?", (_ts(now), session_id)
             )
@@ -620,10 +636,10 @@ class SqliteStore(Store):
         now = to_utc(self.clock())
         stamp = _ts(now)
         async with self._write() as conn:
-            session = await self._session_in(conn, session_id)
-            if not session.is_open:
-                return session
-            await self._insert_turns(conn, session_id, closing, now)
+            is_open, _, last_seq, _ = await self._position(conn, session_id)
+            if not is_open:
+                return await self._session_in(conn, session_id)
+            await self._insert_turns(conn, session_id, last_seq + 1, closing, now)
             await conn.execute(
                 "UPDATE sessions SET ended_at = ?, end_reason = ?, last_activity_at = ?,"
                 " state = COALESCE(?, state) WHERE id = ?",
