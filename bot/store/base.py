@@ -377,3 +377,15 @@ def build_turn(session_id: int, seq: int, turn: NewTurn, now: datetime, update_i
         extra=json_copy(turn.extra, "turn extra"),
         update_id=turn.update_id if turn.update_id is not None else update_id,
     )
+
+
+def check_page(limit: int, offset: int = 0) -> None:
+    """Raise StoreError unless ``limit`` and ``offset`` are zero or more."""
+    if limit < 0 or offset < 0:
+        raise StoreError(f"limit and offset must be zero or more, not {limit} and {offset}")
+
+
+def check_batch(batch_size: int) -> None:
+    """Raise StoreError unless ``batch_size`` is at least one."""
+    if batch_size < 1:
+        raise StoreError(f"batch size must be at least 1, not {batch_size}")

@@ -32,6 +32,8 @@ from bot.store.base import (
     Trainee,
     TurnRecord,
     build_turn,
+    check_batch,
+    check_page,
     dump_json,
     to_utc,
     utc_now,
@@ -300,6 +302,7 @@ class MemoryStore(Store):
         self, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0, filters: SessionFilter | None = None
     ) -> list[SessionRecord]:
         """Return sessions, newest start first (ties: higher id first)."""
+        check_page(limit, offset)
         self._check_open()
         chosen = [session for session in self._sessions.values() if _matches(session, filters)]
         chosen.sort(key=lambda session: (session.started_at, session.id), reverse=True)
@@ -314,6 +317,7 @@ class MemoryStore(Store):
         self, filters: SessionFilter | None = None, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> AsyncIterator[SessionRecord]:
         """Yield matching sessions by ascending id."""
+        check_batch(batch_size)
         self._check_open()
         last_id = 0
         while True:
@@ -337,6 +341,7 @@ class MemoryStore(Store):
         self, session_id: int, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> AsyncIterator[TurnRecord]:
         """Yield the session's turns in order."""
+        check_batch(batch_size)
         self._check_open()
         for turn in list(self._row(session_id).log):
             yield turn

@@ -47,6 +47,8 @@ from bot.store.base import (
     Trainee,
     TurnRecord,
     build_turn,
+    check_batch,
+    check_page,
     check_speaker,
     dump_json,
     to_utc,
@@ -651,6 +653,7 @@ class SqliteStore(Store):
         self, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0, filters: SessionFilter | None = None
     ) -> list[SessionRecord]:
         """Return sessions, newest start first (ties: higher id first)."""
+        check_page(limit, offset)
         where, params = _where(filters)
         async with self._read() as conn:
             rows = await self._fetchall(
@@ -671,6 +674,7 @@ class SqliteStore(Store):
         self, filters: SessionFilter | None = None, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> AsyncIterator[SessionRecord]:
         """Yield matching sessions by ascending id, fetching ``batch_size`` at a time (flat memory)."""
+        check_batch(batch_size)
         where, params = _where(filters)
         keyset = (" AND " if where else " WHERE ") + "s.id > ?"
         last_id = 0
@@ -702,6 +706,7 @@ class SqliteStore(Store):
         self, session_id: int, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> AsyncIterator[TurnRecord]:
         """Yield the session's turns in order, ``batch_size`` at a time."""
+        check_batch(batch_size)
         async with self._read() as conn:
             await self._session_in(conn, session_id)
         last_seq = 0

@@ -412,3 +412,18 @@ async def test_stats_count_rows(store: Store) -> None:
     await store.add_note(session.id, "cli", "n")
     await make_session(store, spec=SessionSpec(trainee_id=2, opening=()))
     assert await store.stats() == StoreStats(trainees=2, sessions=2, open_sessions=2, turns=3, notes=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.list_sessions(limit=-1),
+        lambda s: s.list_sessions(offset=-1),
+        lambda s: anext(s.iter_sessions(batch_size=0)),
+        lambda s: anext(s.iter_turns(1, batch_size=0)),
+    ],
+)
+async def test_negative_pages_and_empty_batches_are_refused(store: Store, call: Any) -> None:
+    await make_session(store)
+    with pytest.raises(StoreError, match="must be"):
+        await call(store)
