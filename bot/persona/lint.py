@@ -183,6 +183,22 @@ def _satisfiable(value: str | int | float, lo: float, hi: float, integer: bool =
     return low <= high
 
 
+def _always(value: str | int | float, lo: float, hi: float) -> bool:
+    """Whether every value in [lo, hi] meets the comparison."""
+    op, a, b = _interval(value)
+    checks = {
+        "==": lo == hi == a,
+        "!=": a < lo or a > hi,
+        "<": hi < a,
+        "<=": hi <= a,
+        ">": lo > a,
+        ">=": lo >= a,
+    }
+    if op in checks:
+        return checks[op]
+    return a <= lo and hi <= (b if b is not None else a)
+
+
 def _range_within(inner: str | int | float, outer: str | int | float) -> bool:
     """Whether every number meeting ``inner`` also meets ``outer`` (conservative: False when unsure)."""
     op_i, a_i, b_i = _interval(inner)
@@ -567,15 +583,26 @@ class _Checker:
         return out
 
     def shadows(self, a: Rule, b: Rule) -> bool:
-        """Whether earlier rule ``a`` provably matches whenever later rule ``b`` does, and wins over it."""
+        """Whether earlier rule ``a`` provably matches whenever later rule ``b`` does, and wins over it.
+
+        At equal priority ``b`` would still win by matching more positive terms, so then ``a`` must match
+        at least as many: the same ``all`` terms, and ``b``'s ``any`` terms among ``a``'s as written (or
+        ``b`` has a single ``any`` term that ``a`` covers through a concept).
+        """
         if a.priority < b.priority or as_reply(a.reply).mode == "once":
             return False
         ma, mb = a.match, b.match
-        if ma.any and not (mb.any and self._expanded(mb.any) <= self._expanded(ma.any)):
+        same_priority = a.priority == b.priority
+        if ma.any:
+            if not mb.any or not self._expanded(mb.any) <= self._expanded(ma.any):
+                return False
+            literal = {_norm(t) for t in mb.any} <= {_norm(t) for t in ma.any}
+            if same_priority and not (literal or len(mb.any) == 1):
+                return False
+        elif same_priority and mb.any:
             return False
         all_a, all_b = {_norm(t) for t in ma.all}, {_norm(t) for t in mb.all}
-        # At equal priority b wins with more matched terms, so ask for the same 'all' terms then.
-        if not (all_a <= all_b) or (a.priority == b.priority and all_a != all_b):
+        if not (all_a <= all_b) or (same_priority and all_a != all_b):
             return False
         if not {_norm(t) for t in ma.none} <= {_norm(t) for t in mb.none}:
             return False
@@ -583,12 +610,14 @@ class _Checker:
             return False
         return self._weaker(a.if_, b.if_)
 
-    @staticmethod
-    def _weaker(ca: Condition, cb: Condition) -> bool:
+    def _weaker(self, ca: Condition, cb: Condition) -> bool:
         """Whether condition ``ca`` holds whenever ``cb`` does (conservative)."""
         if ca.fired is not None:  # counts differ per rule, so nothing is provable
             return False
         for name, value in ca.vars.items():
+            lo, hi = self.ranges.get(name, (-INF, INF))
+            if _always(value, lo, hi):
+                continue
             if name not in cb.vars or not _range_within(cb.vars[name], value):
                 return False
         if not (set(ca.disclosed) <= set(cb.disclosed) and set(ca.not_disclosed) <= set(cb.not_disclosed)):

@@ -333,6 +333,56 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         [],
     ),
     (
+        "not shadowed: at equal priority the later rule can match more terms",
+        add_work_rule(
+            {
+                "id": "two_words",
+                "match": {"any": ["passport", "papers"]},
+                "if": {"vars": {"trust": ">= 6"}},
+                "reply": "No.",
+            }
+        ),
+        [],
+    ),
+    (
+        "not shadowed: a catch-all loses to any rule with terms at equal priority",
+        lambda d: d["rules"].insert(0, {"id": "catch_all", "if": {"vars": {"fear": ">= 0"}}, "reply": "Hm."}),
+        [],
+    ),
+    (
+        "shadowed by a catch-all of higher priority",
+        lambda d: d["rules"].insert(
+            0, {"id": "catch_all", "priority": 1, "if": {"vars": {"fear": ">= 0"}}, "reply": "Hm."}
+        ),
+        [
+            (
+                "warning",
+                "shadowed",
+                "rule 'rude' is shadowed by rule 'catch_all' (line 1): that rule matches "
+                "whenever this one does and wins, so this one never fires",
+            )
+        ],
+    ),
+    (
+        "shadowed: same words at equal priority",
+        lambda d: d["rules"].append(
+            {
+                "id": "rude_again",
+                "match": {"any": ["liar"], "all": []},
+                "if": {"turn": ">= 2"},
+                "reply": "Again?",
+            }
+        ),
+        [
+            (
+                "warning",
+                "shadowed",
+                "rule 'rude_again' is shadowed by rule 'rude' (line 1): that rule matches "
+                "whenever this one does and wins, so this one never fires",
+            )
+        ],
+    ),
+    (
         "duplicate rule id across scopes",
         add_work_rule({"id": "greet", "match": {"any": ["hi"]}, "reply": "Hi."}),
         [("error", "duplicate-id", "duplicate rule id 'greet' (first at line 1)")],
