@@ -299,18 +299,27 @@ class SqliteStore(Store):
                 yield conn
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception."""
+    async def _write(self, secure_delete: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception.
+
+        With ``secure_delete`` SQLite zeroes the pages it frees, so deleted text does not linger in the file.
+        """
         conn = self._require()
         async with self._lock:
             with translated():
-                await conn.execute("BEGIN IMMEDIATE")
+                if secure_delete:
+                    await conn.execute("PRAGMA secure_delete = ON")
                 try:
-                    yield conn
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback(conn)
-                    raise
+                    await conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                        await conn.execute("COMMIT")
+                    except BaseException:
+                        await self._rollback(conn)
+                        raise
+                finally:
+                    if secure_delete:
+                        await conn.execute("PRAGMA secure_delete = OFF")
 
     @staticmethod
     async def _rollback(conn: aiosqlite.Connection) -> None:
@@ -737,9 +746,12 @@ class SqliteStore(Store):
         return Note(session_id, now, author, text)
 
     async def purge_older_than(self, cutoff: datetime) -> int:
-        """Delete sessions last active before ``cutoff`` with their turns and notes; return the count."""
+        """Delete sessions last active before ``cutoff`` with their turns and notes; return the count.
+
+        Freed pages are zeroed and the WAL is checkpointed, so purged text does not survive in the files.
+        """
         stamp = _ts(cutoff)
-        async with self._write() as conn:
+        async with self._write(secure_delete=True) as conn:
             cursor = await conn.execute("DELETE FROM sessions WHERE last_activity_at < ?", (stamp,))
             purged = cursor.rowcount
             await cursor.close()
@@ -748,6 +760,10 @@ class SqliteStore(Store):
                 " AND NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.trainee_id = trainees.id)",
                 (stamp,),
             )
+        if purged:
+            async with self._read() as conn:
+                # Best effort: a reader elsewhere may keep part of the WAL alive until its next checkpoint.
+                await conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         LOGGER.info("purged %s sessions last active before %s", purged, stamp)
         return purged
 

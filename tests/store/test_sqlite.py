@@ -147,3 +147,14 @@ async def test_an_abandoned_stream_does_not_block_writers(sqlite_store: SqliteSt
     await make_session(sqlite_store, trainee_id=99)  # the lock is not held between batches
     await stream.aclose()
     assert first.id == 1
+
+
+async def test_purged_text_does_not_survive_in_the_database_files(
+    sqlite_store: SqliteStore, db_path: Path, clock: FixedClock
+) -> None:
+    marker = "UNIQUE-PURGE-MARKER-7f3a"
+    await make_session(sqlite_store, exchanges=[(marker * 50, "reply")])
+    clock.advance(days=100)
+    assert await sqlite_store.purge_older_than(clock.now) == 1
+    leftovers = [p.name for p in db_path.parent.iterdir() if marker.encode() in p.read_bytes()]
+    assert leftovers == []
