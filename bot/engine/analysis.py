@@ -1,0 +1,1196 @@
+"""Classify a trainee's utterance by question type, with the cue that decided (see docs/analysis.md).
+
+The classifier is a small, transparent rule system over normalised tokens; it needs no model and no network.
+
+Pipeline:
+1. Each line is normalised (``bot.engine.text.normalize``), common chat spellings are mapped ("u" -> "you",
+   "скока" -> "сколько") and long cue words are corrected for one or two typos.
+2. The text is cut into sentences at ``? ! . ;`` and line breaks; a sentence ending in ``?`` is a question sentence.
+3. A tag ending (", didn't he?", ", right?", «, да?», «не так ли?») is taken off the sentence and remembered.
+4. A sentence is cut into clauses at commas and conjunctions, but only where a new question starts there
+   ("..., and did he...", "... и кто ...", "..., how did you..."). A clause starting "or"/«или» is an alternative,
+   not a new question. A leading "When you arrived, ..." clause is subordinate and dropped.
+5. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive marker,
+   invitation frame (tell/describe/explain, «расскажите/опишите»; "tell me whether/where" are faux invitations),
+   welfare or procedural check, wh- question, yes/no question (auxiliary first, «ли»), intonation question,
+   otherwise a statement.
+6. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only that
+   matters for contaminated disclosure); otherwise multiple if two or more clauses are questions; otherwise the
+   single question's type; otherwise ``other``.
+
+Everything here is pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from bot.persona.model import RECOMMENDED_TYPES, QuestionType
+
+from .text import FuzzyVocabulary, normalize
+
+INVITATION: Final = QuestionType.invitation.value
+DIRECTIVE: Final = QuestionType.directive.value
+OPTION_POSING: Final = QuestionType.option_posing.value
+SUGGESTIVE: Final = QuestionType.suggestive.value
+MULTIPLE: Final = QuestionType.multiple.value
+OTHER: Final = QuestionType.other.value
+
+LANG_EN: Final = "en"
+LANG_RU: Final = "ru"
+LANG_OTHER: Final = "other"
+
+# Past this many tokens the rest is ignored: cues sit at the start and end of clauses, and this bounds the work.
+MAX_TOKENS = 600
+# A wh- word counts as the head of a Russian question only among the first few words ("А вы где жили?").
+RU_WH_WINDOW = 3
+# How far after a frame verb ("tell me ...") the classifier looks for the word that decides its type.
+FRAME_TAIL_WINDOW = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The question type of one utterance and the human-readable cue that decided it."""
+
+    question_type: str
+    cue: str
+    lang: str
+    recommended: bool
+    questions: int = 0
+
+
+def _result(qtype: str, cue: str, lang: str, questions: int) -> Classification:
+    return Classification(qtype, cue, lang, qtype in RECOMMENDED_TYPES, questions)
+
+
+def with_presumption(c: Classification, fact_id: str) -> Classification:
+    """Return ``c`` upgraded to suggestive because it presumes the undisclosed fact ``fact_id``."""
+    return replace(c, question_type=SUGGESTIVE, cue=f"presumes undisclosed fact {fact_id}", recommended=False)
+
+
+# --------------------------------------------------------------------------------------------------- tokenising
+
+_TOKEN_RE = re.compile(r"\d+(?:[.:,]\d+)*|[^\W\d_]+(?:['\-][^\W\d_]+)*|\?|!|\.{2,}|…|[.;]|[,:—–]|\s-\s")
+_SENTENCE_END = frozenset({"?", "!", ".", ";", "…"})
+_COMMA = ","
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[a-z]")
+_UKRAINIAN_LETTERS = frozenset("іїєґ")
+
+
+@dataclass(slots=True)
+class _Sentence:
+    """Word tokens of one sentence; ``commas`` holds indices of words preceded by a comma, colon or dash."""
+
+    words: list[str]
+    commas: set[int]
+    qmark: bool
+    terminal: str
+
+
+def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary | None) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    words: list[str] = []
+    commas: set[int] = set()
+    for raw in _TOKEN_RE.findall(normalized):
+        tok = raw.strip()
+        if tok in _SENTENCE_END or tok.startswith(".."):
+            if words:
+                out.append(_Sentence(words, commas, tok == "?", tok))
+            elif tok == "?" and out:
+                out[-1].qmark = True  # "what?!" or "where??"
+            words, commas = [], set()
+            continue
+        if tok in (",", ":", "—", "–", "-"):
+            commas.add(len(words))
+            continue
+        tok = spelling.get(tok, tok)
+        if fuzzy is not None and len(tok) >= 5 and tok not in fuzzy:
+            tok = fuzzy.correct(tok) or tok
+        words.append(tok)
+        if len(words) >= MAX_TOKENS:
+            break
+    if words:
+        out.append(_Sentence(words, commas, False, ""))
+    return out
+
+
+def _detect(words: Sequence[str], hint: str) -> str:
+    cyr = sum(1 for w in words if _CYRILLIC_RE.search(w))
+    lat = sum(1 for w in words if _LATIN_RE.search(w))
+    if hint == LANG_RU and cyr:
+        return LANG_RU
+    if hint == LANG_EN and lat:
+        return LANG_EN
+    if cyr > lat:
+        return LANG_OTHER if any(ch in _UKRAINIAN_LETTERS for w in words for ch in w) else LANG_RU
+    if lat:
+        en = sum(1 for w in words if w in _EN_COMMON)
+        foreign = sum(1 for w in words if w in _FOREIGN_COMMON)
+        return LANG_OTHER if foreign > en else LANG_EN
+    return hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER
+
+
+_EN_COMMON = frozenset(
+    "you u the did what where your is are was were tell me how who why when do have i a and to of he she they it "
+    "my this that can could would in on at with about not".split()
+)
+_FOREIGN_COMMON = frozenset(
+    "sie der die das und ich nicht ist sind haben wo wie warum wann erzählen mir ihr ihre "
+    "vous le les est et je que qui où comment pourquoi quand avez êtes votre moi "
+    "usted el los es y qué dónde cómo cuándo por tiene está su me cuénteme "
+    "lei il che è dove perché quando ha suo mi "
+    "você o onde como quando tem seu".split()
+)
+
+# ------------------------------------------------------------------------------------------------ word lists (en)
+
+_EN_SPELLING: dict[str, str] = {
+    "u": "you", "ya": "you", "yu": "you", "r": "are", "ur": "your", "abt": "about", "bout": "about",
+    "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "wat": "what", "wht": "what", "waht": "what",
+    "whta": "what", "whats": "what", "what's": "what", "hw": "how", "hows": "how", "how's": "how", "wher": "where",
+    "whre": "where", "wheres": "where", "where's": "where", "wen": "when", "whn": "when", "when's": "when",
+    "whos": "who", "who's": "who", "hwo": "who", "wich": "which", "whitch": "which", "y'all": "you", "tel": "tell",
+    "tll": "tell", "cud": "could", "cld": "could", "wud": "would", "wld": "would", "shud": "should",
+    "didnt": "didn't", "dont": "don't", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't",
+    "wasnt": "wasn't", "werent": "weren't", "havent": "haven't", "hasnt": "hasn't", "hadnt": "hadn't",
+    "cant": "can't", "couldnt": "couldn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't", "wont": "won't",
+    "mustve": "must've", "im": "i'm", "id": "i'd", "happend": "happened", "hapened": "happened",
+    "happned": "happened", "happenned": "happened", "okey": "ok", "okay": "ok", "k": "ok", "kk": "ok",
+    "mmm": "mm", "hmm": "mm", "hm": "mm", "uhhuh": "mhm", "ummm": "um", "yea": "yeah", "ya'll": "you",
+}
+_EN_FUZZY = FuzzyVocabulary(
+    "describe explain happened whether where which about through anything everything remember elaborate "
+    "something surely obviously telling describing explaining".split()
+)
+_EN_FILLERS = frozenset(
+    "ok so and well now alright right please thanks um uh er erm ah oh mm mhm yes yeah yep sure great good fine "
+    "sorry listen look also but then hi hello hey thank".split()
+)
+_EN_FILLER_BIGRAMS = frozenset({("thank", "you"), ("excuse", "me"), ("i", "see"), ("got", "it"), ("all", "right")})
+_EN_FACILITATORS = frozenset(
+    {
+        ("go", "on"), ("continue",), ("carry", "on"), ("please", "continue"), ("i", "see"), ("i", "understand"),
+        ("mhm",), ("uh", "huh"), ("mm",), ("ok",), ("i'm", "listening"), ("i", "am", "listening"), ("keep", "going"),
+        ("really",), ("thanks",), ("thank", "you"), ("understood",), ("got", "it"), ("right",), ("i", "hear", "you"),
+    }
+)
+_EN_WH = frozenset("who whom whose what where when why which how".split())
+_EN_AUX = frozenset(
+    "do does did is are am was were have has had can could would will shall should may might".split()
+)
+_EN_NEG_AUX = frozenset(
+    "didn't don't doesn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't shouldn't "
+    "won't mustn't ain't".split()
+)
+_EN_PRONOUNS = frozenset("i you he she it we they there".split())
+_EN_SUBJECTS = _EN_PRONOUNS | frozenset(
+    "this that these those the your his her their my our anyone anybody someone somebody everyone everybody "
+    "nobody any all".split()
+)
+_EN_HOW_DETAIL = frozenset("many much long old often far big tall soon late early".split())
+_EN_DETAIL_NOUNS = frozenset(
+    "name names surname colour color time date day year month address number phone kind type sort brand model "
+    "size age language nationality city town country street amount price salary".split()
+)
+# Details that make "what the man's name was" a request for one fact, wherever they stand in the clause.
+_EN_NAMED_DETAILS = frozenset({"name", "names", "surname", "address", "number", "age"})
+_EN_OPEN_VERBS = frozenset(
+    "describe describing explain explaining elaborate share walk talk take go".split()
+)
+_EN_THROUGH_VERBS = frozenset({"walk", "talk", "take", "go"})
+_EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying"})
+_EN_KNOW_VERBS = frozenset({"know", "remember", "recall", "idea", "wonder", "wondering"})
+_EN_FRAME_PREFIX = frozenset(
+    "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly also "
+    "go ahead and".split()
+)
+_EN_KNOW_PREFIX = frozenset("can could do would you i i'd want like to let me any was am i'm".split())
+_EN_TAIL_SKIP = frozenset(
+    "me us to please again a bit little briefly in your own words exactly honestly now just us".split()
+)
+_EN_ABOUT = frozenset("about everything more anything something all story of regarding".split())
+_EN_HAPPEN = frozenset({"happened", "happen", "happens", "happening", "occurred", "went"})
+_EN_NEXT = frozenset({"next", "then", "after", "afterwards", "later"})
+_EN_CONTINUATION_WORDS = frozenset(
+    "and so then what next after that afterwards happened else ok please".split()
+)
+_EN_TAG_WORDS_NO_COMMA = frozenset({"right", "correct"})
+_EN_TAG_WORDS_COMMA = frozenset({"yes", "yeah", "no", "true", "huh", "eh", "innit", "yep"})
+_EN_TAG_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("isn't", "that", "right"), ("is", "that", "right"), ("is", "that", "correct"), ("isn't", "that", "so"),
+    ("am", "i", "right"), ("isn't", "it"), ("is", "it", "not"), ("right", "yes"), ("yes", "or", "no"),
+    ("is", "that", "true"), ("isn't", "that", "true"),
+)
+_EN_SUGGESTIVE_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("isn't", "it", "true"), "'isn't it true'"),
+    (("is", "it", "not", "true"), "'is it not true'"),
+    (("isn't", "that", "true"), "'isn't that true'"),
+    (("wouldn't", "you", "agree"), "'wouldn't you agree'"),
+    (("would", "you", "agree"), "'would you agree'"),
+    (("would", "it", "be", "fair"), "'would it be fair to say'"),
+    (("fair", "to", "say"), "'fair to say'"),
+    (("don't", "you", "think"), "'don't you think'"),
+    (("surely",), "'surely'"),
+    (("obviously",), "'obviously'"),
+    (("i", "bet"), "'I bet'"),
+    (("admit",), "'admit'"),
+    (("of", "course", "you"), "'of course you...'"),
+    (("of", "course", "he"), "'of course he...'"),
+    (("of", "course", "they"), "'of course they...'"),
+)
+_EN_SURE_WORDS = frozenset({"sure", "certain"})
+_EN_SURE_SUBJECTS = frozenset({"he", "she", "they", "someone", "somebody", "the", "your"})
+_EN_MUST_HAVE_BLOCKERS = frozenset({"this", "it", "that", "which", "what"})
+_EN_WELFARE: tuple[tuple[str, ...], ...] = (
+    ("would", "you", "like"), ("do", "you", "need"), ("do", "you", "want", "some"), ("do", "you", "want", "a"),
+    ("do", "you", "want", "to", "take"), ("do", "you", "want", "to", "stop"), ("do", "you", "want", "water"),
+    ("is", "it", "ok"), ("is", "it", "alright"), ("is", "that", "ok"), ("can", "i", "get"), ("can", "i", "offer"),
+    ("can", "i", "ask"), ("may", "i"), ("shall", "we"), ("should", "we"), ("can", "we"), ("do", "you", "understand"),
+    ("can", "you", "hear"), ("how", "are", "you"), ("how", "do", "you", "feel"), ("do", "you", "speak"),
+    ("are", "you", "ok"), ("are", "you", "alright"), ("are", "you", "comfortable"), ("are", "you", "ready"),
+    ("are", "you", "warm"), ("are", "you", "cold"), ("are", "you", "hungry"), ("are", "you", "thirsty"),
+    ("do", "you", "have", "any", "questions"), ("any", "questions"), ("you", "ok"), ("is", "this", "ok"),
+    ("did", "you", "understand"), ("are", "you", "following"), ("does", "that", "make", "sense"),
+    ("have", "you", "had", "enough"), ("would", "you", "prefer"), ("do", "you", "mind", "if"),
+)
+_EN_ANYTHING_ELSE = (("anything", "else"), ("something", "else"))
+_EN_MORE_DETAIL = (("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"))
+_EN_SUBORDINATORS = frozenset("when if after before once while since because as".split())
+_EN_GREETING = frozenset("hello hi hey morning afternoon evening welcome".split())
+_EN_INTRO = (("my", "name"), ("i'm", "a"), ("i", "am", "a"), ("i'm", "from"), ("i", "work"), ("we", "are"))
+_EN_EMPATHY = frozenset("sorry thank thanks understand safe time rush trouble fault brave listen".split())
+_EN_CHOICE = frozenset({"or"})
+
+# ------------------------------------------------------------------------------------------------ word lists (ru)
+
+_RU_SPELLING: dict[str, str] = {
+    "чо": "что", "че": "что", "што": "что", "шо": "что", "чё": "что", "скока": "сколько", "скоко": "сколько",
+    "сколька": "сколько", "кагда": "когда", "када": "когда", "кохда": "когда", "гле": "где", "гд": "где",
+    "хде": "где", "пачему": "почему", "почиму": "почему", "пачиму": "почему", "зочем": "зачем", "зачм": "зачем",
+    "ктo": "кто", "каво": "кого", "наверно": "наверное", "ок": "ок", "окей": "ок", "оке": "ок", "ок.": "ок",
+    "щас": "сейчас", "тока": "только", "ваще": "вообще", "расскажити": "расскажите", "раскажи": "расскажи",
+    "раскажите": "расскажите", "опешите": "опишите", "опеши": "опиши", "обьясните": "объясните",
+    "обьясни": "объясни", "обьяснить": "объяснить", "разьве": "разве", "нетак": "не", "ага": "ага",
+}
+_RU_FUZZY = FuzzyVocabulary(
+    "расскажите расскажи рассказать опишите описать объясните объяснить поясните пояснить поделитесь почему "
+    "сколько когда случилось произошло наверное наверняка неужели подробнее поподробнее продолжайте".split()
+)
+_RU_FILLERS = frozenset(
+    "а и ну так хорошо ладно понятно ясно спасибо слушайте послушайте простите извините значит вот теперь тогда "
+    "ок да угу ага хм эм м итак пожалуйста отлично понял поняла хорошо окей".split()
+)
+_RU_FACILITATORS = frozenset(
+    {
+        ("понятно",), ("ясно",), ("угу",), ("ага",), ("продолжайте",), ("продолжай",), ("слушаю",), ("я", "слушаю"),
+        ("понимаю",), ("я", "понимаю"), ("хорошо",), ("ок",), ("да",), ("так",), ("правда",), ("спасибо",),
+        ("продолжайте", "пожалуйста"), ("пожалуйста", "продолжайте"), ("я", "вас", "слушаю"), ("ясненько",),
+        ("понял",), ("поняла",), ("ладно",), ("отлично",), ("м",), ("хм",), ("да", "я", "слушаю"),
+    }
+)
+_RU_WH = frozenset(
+    "кто кого кому кем ком что чего чему чем чём где куда откуда когда как почему зачем отчего сколько "
+    "чей чья чье чьи чьего чьей чьим чьих какой какая какое какие какого какую каком каким какими каких какому "
+    "каков какова каковы".split()
+)
+# Wh- words that after a comma usually open a subordinate clause, not a new question.
+_RU_WH_SUBORDINATE = frozenset({"когда", "где", "куда", "откуда"})
+_RU_SUBORDINATORS = frozenset({"когда", "если", "пока", "после", "перед", "как-только"})
+# A wh- word right after one of these is a conjunction or relative pronoun ("спасибо, что", "видели, как").
+_RU_NOT_WH_AFTER = frozenset(
+    "спасибо жаль рад рада хорошо уверен уверена думаю знаю вижу понимаю всё все то это тот так тем ни "
+    "кроме чем ли".split()
+)
+_RU_COMPLEMENT_PREFIXES = (
+    "зна", "помн", "видел", "видит", "видишь", "видите", "видела", "слыш", "сказ", "говор", "реш", "объясн",
+    "спраш", "спрос", "понима", "понял", "дума", "замеч", "замет", "узна", "выясн", "сообщ", "показ", "интерес",
+    "проверя", "спрашива", "уточн", "писал", "писа", "читал",
+)
+_RU_INV_VERBS = frozenset(
+    "расскажите расскажи рассказать расскажешь расскажете опишите опиши описать опишете объясните объясни "
+    "объяснить поясните поясни пояснить поделитесь поделись поделиться перескажите перескажи".split()
+)
+# Verbs that ask for a specific answer; with a wh- clause after them they make a faux invitation.
+_RU_TELL_VERBS = frozenset(
+    "скажите скажи сказать скажете подскажите подскажи уточните уточни уточнить назовите назови назвать "
+    "вспомните вспомни вспомнить".split()
+)
+_RU_NAME_VERBS = frozenset({"назовите", "назови", "назвать", "уточните", "уточни", "уточнить"})
+_RU_KNOW_VERBS = frozenset({"знаете", "знаешь", "помните", "помнишь", "припоминаете", "представляете"})
+_RU_FRAME_PREFIX = frozenset(
+    "вы ты можете можешь могли мог могла бы не сможете пожалуйста мне нам хотите хотелось хочу чтобы "
+    "попробуйте ещё еще что-нибудь что-то теперь давайте а и ну ли сейчас подробно подробнее коротко кратко "
+    "немного вкратце".split()
+)
+_RU_TAIL_SKIP = frozenset(
+    "мне нам пожалуйста своими словами подробно вкратце коротко честно точно сначала вы ты ещё еще "
+    "теперь сейчас".split()
+)
+_RU_ABOUT = frozenset(
+    "о об обо про подробнее поподробнее подробно всё все больше побольше немного историю что-нибудь что-то".split()
+)
+_RU_HAPPEN = frozenset({"случилось", "произошло", "происходило", "случилось", "приключилось", "стряслось"})
+_RU_NEXT = frozenset({"дальше", "потом", "затем", "после", "далее", "этого"})
+_RU_CONTINUATION_WORDS = frozenset(
+    "а и что ну так дальше потом затем после этого было случилось произошло далее".split()
+)
+_RU_HOW_DETAIL = frozenset(
+    "звали зовут называется называлась называлось далеко часто долго много давно скоро поздно рано".split()
+)
+_RU_DETAIL_NOUNS = frozenset(
+    "имя имени фамилию фамилия фамилии отчество адрес адреса возраст номер номера дату дата числа число "
+    "цвет цвета время название названия марку марка".split()
+)
+_RU_WHAT_DETAIL = frozenset({"за"})
+_RU_TAGS: tuple[tuple[tuple[str, ...], bool], ...] = (
+    # (words, needs a comma before)
+    (("не", "так", "ли"), False), (("не", "правда", "ли"), False), (("так", "ведь"), False),
+    (("да", "ведь"), False), (("ведь", "так"), False), (("верно",), False), (("да",), False),
+    (("правильно",), True), (("правда",), True), (("так",), True), (("не",), True), (("ага",), True),
+    (("не", "так"), True), (("не", "правда"), True), (("так", "же"), True),
+)
+_RU_SUGGESTIVE_WORDS: dict[str, str] = {
+    "разве": "particle «разве»",
+    "неужели": "particle «неужели»",
+    "наверняка": "«наверняка» (surely)",
+    "согласитесь": "«согласитесь» (agree that...)",
+    "признайтесь": "«признайтесь» (admit it)",
+    "признайте": "«признайте» (admit it)",
+    "признайся": "«признайся» (admit it)",
+}
+_RU_ZHE_NOT_AFTER = frozenset(
+    "тот та то те того той том тем такой такая такие там тогда так туда оттуда сразу здесь тут один одна одно "
+    "тому та".split()
+)
+_RU_WELFARE: tuple[tuple[str, ...], ...] = (
+    ("хотите", "воды"), ("хотите", "пить"), ("хотите", "чаю"), ("хотите", "чай"), ("хотите", "есть"),
+    ("хотите", "перерыв"), ("хотите", "отдохнуть"), ("хотите", "прерваться"), ("хотите", "сделать", "перерыв"),
+    ("хотите", "чтобы"), ("хотите", "позвонить"), ("вам", "нужен"), ("вам", "нужна"), ("вам", "нужно"),
+    ("вам", "нужны"), ("вам", "удобно"), ("вам", "холодно"), ("вам", "жарко"), ("вам", "понятно"),
+    ("вам", "комфортно"), ("вы", "готовы"), ("можно", "я"), ("можно", "мне"), ("можно", "вас"),
+    ("как", "вы", "себя", "чувствуете"), ("как", "ты", "себя", "чувствуешь"), ("как", "дела"),
+    ("как", "самочувствие"), ("вам", "налить"), ("принести", "вам"), ("давайте", "продолжим"), ("продолжим",),
+    ("у", "вас", "есть", "вопросы"), ("вы", "меня", "понимаете"), ("понимаете", "меня"), ("вы", "меня", "поняли"),
+    ("вам", "лучше"), ("вы", "в", "порядке"), ("всё", "в", "порядке"), ("все", "в", "порядке"),
+    ("не", "хотите", "ли"), ("хотите", "ли"),
+)
+_RU_SECOND_PERSON = frozenset("вы вам вас ты тебе тебя у".split())
+_RU_UNPUNCTUATED_OPENERS = frozenset({"вам", "вас", "вы", "ты", "тебе", "тебя"})
+_RU_GREETING = frozenset("здравствуйте здравствуй привет добрый доброе".split())
+_RU_INTRO = (("меня", "зовут"), ("я", "из"), ("я", "работаю"), ("мы", "из"), ("я", "трудовой"), ("я", "инспектор"))
+_RU_CHOICE = frozenset({"или", "либо"})
+_RU_CLAUSE_PRONOUNS = frozenset("он она они вы вас вам у ты тебя тебе кто-нибудь кто-то".split())
+
+# --------------------------------------------------------------------------------------------- generic (other)
+
+_GEN_WH = frozenset(
+    "wer wen wem wessen wo wohin woher wann wie warum wieso weshalb welche welcher welches wieviel "
+    "qui quoi où quand comment pourquoi combien quel quelle quels quelles "
+    "quién quien qué dónde cuándo cómo cuánto cuánta cuántos cuál "
+    "chi cosa dove quando come perché quanto quale "
+    "quem onde porquê qual "
+    "хто що де коли як чому скільки який яка яке куди звідки навіщо "
+    "kim ne nerede nasıl neden niye kaç hangi".split()
+)
+_GEN_INV = frozenset(
+    "erzählen erzähl erzählt beschreiben beschreib erklären erklär raconte racontez racontez-moi décrivez décris "
+    "expliquez explique cuénteme cuéntame cuente cuéntenos describa descríbame explíqueme racconti racconta "
+    "raccontami descriva descrivi spieghi conte conta descreva розкажіть розкажи опишіть опиши поясніть поясни "
+    "anlatın anlat açıklayın".split()
+)
+_GEN_TAGS = frozenset("wahr oder n'est-ce-pas pas hein non verdad vero né não правда так mi".split())
+
+
+# ---------------------------------------------------------------------------------------------- clause verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    qtype: str
+    cue: str
+    question: bool
+
+
+def _q(qtype: str, cue: str) -> _Verdict:
+    return _Verdict(qtype, cue, True)
+
+
+def _stmt(cue: str) -> _Verdict:
+    return _Verdict(OTHER, cue, False)
+
+
+_Span = tuple[int, int, bool, bool]
+
+
+@dataclass(slots=True)
+class _Clause:
+    """A clause: all its words, where the content starts after fillers, and its sentence's punctuation."""
+
+    words: list[str]
+    start: int
+    qmark: bool
+    terminal: str
+    unpunctuated: bool
+    commas: set[int] = field(default_factory=set)
+    alternative: bool = False
+    ends_at_comma: bool = False
+
+    @property
+    def body(self) -> list[str]:
+        return self.words[self.start :]
+
+
+def _has_seq(words: Sequence[str], seq: Sequence[str]) -> int:
+    """Return the index where ``seq`` occurs in ``words``, or -1."""
+    n = len(seq)
+    first = seq[0]
+    for i in range(len(words) - n + 1):
+        if words[i] == first and tuple(words[i : i + n]) == tuple(seq):
+            return i
+    return -1
+
+
+def _starts(words: Sequence[str], seq: Sequence[str]) -> bool:
+    return len(words) >= len(seq) and tuple(words[: len(seq)]) == tuple(seq)
+
+
+def _quote(words: Sequence[str], limit: int = 4) -> str:
+    text = " ".join(words[:limit])
+    return text + ("..." if len(words) > limit else "")
+
+
+# ------------------------------------------------------------------------------------------------ English rules
+
+
+class _English:
+    """English clause rules."""
+
+    lang = LANG_EN
+    spelling = _EN_SPELLING
+    fuzzy: FuzzyVocabulary | None = _EN_FUZZY
+
+    # -- splitting
+
+    def skip_fillers(self, words: Sequence[str]) -> int:
+        i = 0
+        while i < len(words):
+            if i + 1 < len(words) and (words[i], words[i + 1]) in _EN_FILLER_BIGRAMS:
+                i += 2
+            elif words[i] in _EN_FILLERS:
+                i += 1
+            else:
+                break
+        return i
+
+    def tag(self, s: _Sentence) -> tuple[int, str] | None:
+        """Find a tag ending; return where the body ends and the cue."""
+        w = s.words
+        n = len(w)
+        if n < 3:
+            return None
+        for phrase in _EN_TAG_PHRASES:
+            k = len(phrase)
+            if n - k >= 2 and tuple(w[n - k :]) == phrase and (n - k) in s.commas | {n - k} and n - k >= 2:
+                if phrase == ("yes", "or", "no"):
+                    continue
+                return n - k, f"tag ending ', {' '.join(phrase)}?'"
+        last = w[-1]
+        comma_before_last = (n - 1) in s.commas
+        if last in _EN_TAG_WORDS_NO_COMMA and n - 1 >= 3 and w[0] not in _EN_WH | {"turn"}:
+            return n - 1, f"tag ending ', {last}?'"
+        if last in _EN_TAG_WORDS_COMMA and comma_before_last and n - 1 >= 2:
+            return n - 1, f"tag ending ', {last}?'"
+        aux, pron = w[-2], w[-1]
+        if pron in _EN_PRONOUNS and (aux in _EN_AUX or aux in _EN_NEG_AUX) and n - 2 >= 2:
+            body_start = self.skip_fillers(w[: n - 2])
+            head = w[body_start] if body_start < n - 2 else ""
+            declarative = head not in _EN_WH and head not in _EN_AUX and head not in _EN_NEG_AUX
+            negative_body = any(x in ("never", "not", "no") or x.endswith("n't") for x in w[: n - 2])
+            if (n - 2) in s.commas or (declarative and (aux in _EN_NEG_AUX or negative_body)):
+                return n - 2, f"tag ending ', {aux} {pron}?'"
+        return None
+
+    def is_starter(self, words: Sequence[str], i: int, in_frame: bool, after_comma: bool) -> bool:
+        """Say whether a new question clause starts at ``words[i]``."""
+        if i >= len(words):
+            return False
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if (w in _EN_AUX or w in _EN_NEG_AUX) and nxt in _EN_SUBJECTS:
+            return True
+        if w in _EN_TELL_VERBS | {"describe", "explain"} and (nxt in ("me", "us", "about", "") or after_comma):
+            return True
+        if w in _EN_WH:
+            if in_frame or nxt == "":
+                return True
+            if nxt in _EN_AUX or nxt in _EN_NEG_AUX:
+                return True
+            if nxt in _EN_HOW_DETAIL or nxt in _EN_DETAIL_NOUNS or nxt in ("else", "kind", "exactly"):
+                j = i + 2
+                return j >= len(words) or words[j] in _EN_AUX or words[j] in _EN_NEG_AUX
+            if w in ("who", "what") and nxt not in _EN_SUBJECTS:
+                return True
+        return False
+
+    def split(self, s: _Sentence) -> list[_Span]:
+        """Cut a sentence into clauses; return (start, end, is_alternative, ends_at_bare_comma) spans."""
+        w = s.words
+        spans: list[_Span] = []
+        start = 0
+        alt = False
+        in_frame = self.frame_index(w, 0) is not None
+        i = 1
+        while i < len(w):
+            conj = w[i] in ("and", "but", "or", "so")
+            comma = i in s.commas
+            if conj or comma:
+                j = i + 1 if conj else i
+                if comma and not conj and j < len(w) and w[j] in ("and", "but", "or", "so"):
+                    conj = True
+                    j += 1
+                is_or = w[j - 1] == "or" if conj else False
+                if j < len(w) and self.is_starter(w, j, in_frame and conj, comma):
+                    spans.append((start, i, alt, comma and not conj))
+                    start, alt = j, is_or
+                    in_frame = self.frame_index(w, j) is not None
+                    i = j + 1
+                    continue
+            i += 1
+        spans.append((start, len(w), alt, False))
+        return spans
+
+    def subordinate(self, c: _Clause) -> bool:
+        body = c.body
+        return (
+            c.ends_at_comma
+            and len(body) >= 2
+            and body[0] in _EN_SUBORDINATORS
+            and body[1] not in _EN_AUX | _EN_NEG_AUX
+        )
+
+    # -- frames
+
+    def frame_index(self, words: Sequence[str], start: int) -> tuple[int, str] | None:
+        """Find an invitation/faux frame verb near the start; return its index and kind (open/tell/know)."""
+        i = start + self.skip_fillers(words[start:])
+        limit = min(len(words), i + 8)
+        j = i
+        while j < limit and words[j] in _EN_FRAME_PREFIX:
+            j += 1
+        if j < len(words):
+            v = words[j]
+            nxt = words[j + 1] if j + 1 < len(words) else ""
+            nxt2 = words[j + 2] if j + 2 < len(words) else ""
+            if v in _EN_THROUGH_VERBS:
+                if nxt == "through" or (nxt in ("me", "us") and nxt2 == "through"):
+                    return j, "open"
+                if v == "talk" and nxt in ("about", "me") and (nxt == "about" or nxt2 == "about"):
+                    return j, "open"
+            elif v in _EN_OPEN_VERBS:
+                return j, "open"
+            elif v in _EN_TELL_VERBS:
+                return j, "tell"
+            elif v in ("hear",) and j > i:
+                return j, "open"
+        k = i
+        while k < limit and words[k] in _EN_KNOW_PREFIX:
+            k += 1
+        if k < len(words) and k > i and words[k] in _EN_KNOW_VERBS:
+            return k, "know"
+        return None
+
+    def frame(self, c: _Clause) -> _Verdict | None:
+        found = self.frame_index(c.words, c.start)
+        if found is None:
+            return None
+        idx, kind = found
+        words = c.words
+        verb = words[idx]
+        if kind == "know" and not (c.qmark or words[c.start] in _EN_AUX or c.unpunctuated):
+            return None
+        if kind == "know" and words[c.start] not in _EN_AUX | {"any", "i", "i'd", "let"}:
+            return None
+        tail = words[idx + 1 : idx + 1 + FRAME_TAIL_WINDOW]
+        if verb in _EN_THROUGH_VERBS:
+            return _q(INVITATION, f"opens with '{verb} me through'")
+        label = f"'{_quote(words[c.start : idx + 2], 5)}'"
+        seen_noun = False
+        for t, tok in enumerate(tail):
+            if tok in _EN_TAIL_SKIP:
+                continue
+            if tok in _EN_WH and seen_noun:
+                break  # "tell me the place where you slept": a relative clause, not an embedded question
+            if tok in ("whether", "if"):
+                return _q(OPTION_POSING, f"faux invitation {label} + '{tok}' (yes/no)")
+            if tok in _EN_ABOUT:
+                return _q(INVITATION, f"invitation {label} + '{tok}'")
+            if tok in _EN_WH:
+                if kind == "open":
+                    return _q(INVITATION, f"invitation {label}")
+                return self.wh_tail(tail[t:], kind, label)
+            if tok in _EN_DETAIL_NOUNS:
+                if kind == "know":
+                    return _q(OPTION_POSING, f"yes/no {label} + '{tok}'")
+                if kind == "tell":
+                    return _q(DIRECTIVE, f"faux invitation {label} asks for a detail ('{tok}')")
+                return _q(INVITATION, f"invitation {label}")
+            if (tok in _EN_AUX or tok in _EN_NEG_AUX) and t + 1 < len(tail) and tail[t + 1] in _EN_SUBJECTS:
+                return None  # "tell me, did you ...": the yes/no question decides
+            seen_noun = True
+        if kind == "know":
+            return _q(OPTION_POSING, f"yes/no {label}")
+        return _q(INVITATION, f"invitation {label}")
+
+    def wh_tail(self, tail: Sequence[str], kind: str, label: str) -> _Verdict:
+        wh = tail[0]
+        nxt = tail[1] if len(tail) > 1 else ""
+        rest = tail[1:6]
+        if wh == "what":
+            if any(x in _EN_HAPPEN or x == "else" for x in tail[1:4]):
+                return _q(INVITATION, f"invitation {label} + 'what happened'")
+            if "about" in rest:
+                return _q(INVITATION, f"invitation {label} + 'what ... about'")
+            detail = nxt if nxt in _EN_DETAIL_NOUNS else next((x for x in rest if x in _EN_NAMED_DETAILS), None)
+            if detail:
+                return _q(DIRECTIVE, f"faux invitation {label} + 'what {detail}'")
+            if kind == "tell":
+                return _q(INVITATION, f"invitation {label} + 'what ...'")
+            return _q(DIRECTIVE, f"indirect wh- question {label} + 'what'")
+        if wh == "how":
+            if nxt in _EN_HOW_DETAIL:
+                return _q(DIRECTIVE, f"faux invitation {label} + 'how {nxt}'")
+            if kind == "tell":
+                return _q(INVITATION, f"invitation {label} + 'how ...'")
+            return _q(DIRECTIVE, f"indirect wh- question {label} + 'how'")
+        if kind == "tell":
+            return _q(DIRECTIVE, f"faux invitation {label} + '{wh}'")
+        return _q(DIRECTIVE, f"indirect wh- question {label} + '{wh}'")
+
+    # -- clause
+
+    def classify(self, c: _Clause) -> _Verdict:
+        words = c.words
+        body = c.body
+        if words and all(x in _EN_CONTINUATION_WORDS for x in words) and any(x in _EN_NEXT for x in words):
+            return _q(INVITATION, f"continuation prompt '{' '.join(words)}'")
+        if not body:
+            first = words[0] if words else ""
+            return _stmt(f"facilitator '{first}'")
+        if tuple(body) in _EN_FACILITATORS or tuple(words) in _EN_FACILITATORS:
+            return _stmt(f"facilitator '{' '.join(body)}'")
+        for seq in _EN_ANYTHING_ELSE:
+            if _has_seq(body, seq) >= 0 and (c.qmark or c.unpunctuated):
+                return _q(INVITATION, "asks for 'anything else'")
+        sug = self.suggestive(c)
+        if sug is not None:
+            return sug
+        fr = self.frame(c)
+        if fr is not None:
+            return fr
+        for seq in _EN_WELFARE:
+            if _starts(body, seq):
+                return _stmt(f"welfare/procedural check '{' '.join(seq)}'")
+        for seq in _EN_MORE_DETAIL:
+            if _has_seq(body, seq) >= 0 and not any(x in _EN_WH for x in body):
+                return _q(INVITATION, f"asks for '{' '.join(seq)}'")
+        head = body[0]
+        nxt = body[1] if len(body) > 1 else ""
+        choice = any(x in _EN_CHOICE for x in body)
+        if head in _EN_WH:
+            if (
+                not c.qmark
+                and c.terminal in (".", "!")
+                and nxt in _EN_PRONOUNS
+                and head in _EN_SUBORDINATORS | {"where", "how"}
+            ):
+                return _stmt(f"statement opening with '{head}'")
+            if head == "what" and any(x in _EN_HAPPEN for x in body[1:4]):
+                return _q(INVITATION, "'what happened' prompt")
+            if head == "what" and nxt in ("else", "next", "then"):
+                return _q(INVITATION, f"'what {nxt}' prompt")
+            if choice:
+                return _q(OPTION_POSING, f"wh- question offering choices ('{head} ... or ...')")
+            return _q(DIRECTIVE, f"wh- question '{head}'" + (f" '{nxt}'" if head == "how" and nxt else ""))
+        if head in _EN_AUX and (nxt in _EN_SUBJECTS or c.qmark or nxt not in ("a", "an", "some", "it")):
+            if head in ("have", "do") and nxt in ("a", "an", "some", "it", "this", "that") and not c.qmark:
+                return _stmt("imperative")
+            if choice:
+                return _q(OPTION_POSING, f"either/or choice ('{head} ... or ...')")
+            return _q(OPTION_POSING, f"yes/no question opening with '{head}'")
+        if c.qmark and body[-1] in _EN_WH:
+            return _q(DIRECTIVE, f"echo wh- question '... {body[-1]}?'")
+        if c.qmark:
+            if choice:
+                return _q(OPTION_POSING, "either/or choice ('... or ...?')")
+            return _q(OPTION_POSING, "intonation question (statement + '?')")
+        return self.statement(c)
+
+    def suggestive(self, c: _Clause) -> _Verdict | None:
+        words = c.words
+        body = c.body
+        for seq, cue in _EN_SUGGESTIVE_PHRASES:
+            if _has_seq(words, seq) >= 0:
+                return _q(SUGGESTIVE, f"leading phrase {cue}")
+        for i, w in enumerate(words):
+            if w == "must've" or (w == "must" and i + 1 < len(words) and words[i + 1] in ("have", "of")):
+                if i == 0 or words[i - 1] not in _EN_MUST_HAVE_BLOCKERS:
+                    return _q(SUGGESTIVE, "presumption 'must have'")
+            if w in _EN_SURE_WORDS and i + 1 < len(words) and words[i + 1] in _EN_SURE_SUBJECTS and i >= 1:
+                if words[i - 1] in ("i'm", "am", "we're", "are"):
+                    return _q(SUGGESTIVE, f"presumption 'I'm {w} {words[i + 1]}...'")
+        if len(body) >= 2:
+            head, nxt = body[0], body[1]
+            if head in _EN_NEG_AUX and nxt in _EN_SUBJECTS:
+                if not (nxt == "you" and len(body) > 2 and body[2] in ("like", "mind", "worry")):
+                    return _q(SUGGESTIVE, f"negative opening '{head} {nxt}'")
+            if head in _EN_AUX and len(body) >= 3 and nxt in _EN_SUBJECTS and body[2] == "not":
+                return _q(SUGGESTIVE, f"negative question '{head} {nxt} not'")
+        return None
+
+    def statement(self, c: _Clause) -> _Verdict:
+        body = c.body
+        if any(x in _EN_GREETING for x in c.words[:3]):
+            return _stmt("greeting")
+        if any(_has_seq(body, seq) >= 0 for seq in _EN_INTRO):
+            return _stmt("introduction")
+        if any(x in _EN_EMPATHY for x in body):
+            return _stmt("rapport/empathy statement")
+        return _stmt("statement, no question")
+
+
+# ------------------------------------------------------------------------------------------------ Russian rules
+
+
+def _ru_past(word: str) -> bool:
+    """Guess whether a Russian word is a past-tense verb (the -л/-ла/-ло/-ли endings)."""
+    return len(word) > 3 and word.endswith(("л", "ла", "ло", "ли", "лся", "лась", "лись"))
+
+
+def _ru_complement(word: str) -> bool:
+    return word.startswith(_RU_COMPLEMENT_PREFIXES)
+
+
+class _Russian:
+    """Russian clause rules."""
+
+    lang = LANG_RU
+    spelling = _RU_SPELLING
+    fuzzy: FuzzyVocabulary | None = _RU_FUZZY
+
+    def skip_fillers(self, words: Sequence[str]) -> int:
+        i = 0
+        while i < len(words) and words[i] in _RU_FILLERS:
+            # «спасибо, что ...», «хорошо, что ...»: the «что» is a conjunction; keep the filler so it is seen.
+            if i + 1 < len(words) and words[i + 1] in ("что", "за"):
+                break
+            i += 1
+        return i
+
+    def tag(self, s: _Sentence) -> tuple[int, str] | None:
+        w = s.words
+        n = len(w)
+        for phrase, needs_comma in _RU_TAGS:
+            k = len(phrase)
+            if n - k >= 2 and tuple(w[n - k :]) == phrase:
+                if needs_comma and (n - k) not in s.commas:
+                    continue
+                if w[n - k - 1] in _RU_CHOICE or w[n - k - 1] == "ли":
+                    continue
+                return n - k, f"tag ending «, {' '.join(phrase)}?»"
+        return None
+
+    def wh_at(self, words: Sequence[str], start: int) -> int:
+        """Return the index of a wh- word heading the clause from ``start``, or -1."""
+        limit = min(len(words), start + RU_WH_WINDOW)
+        for i in range(start, limit):
+            w = words[i]
+            if w in _RU_WH:
+                prev = words[i - 1] if i > start else ""
+                if prev in _RU_NOT_WH_AFTER or (prev and _ru_complement(prev)):
+                    return -1
+                if w == "как" and i + 1 < len(words) and words[i + 1] in ("я", "мы", "и", "будто", "бы", "только"):
+                    return -1
+                return i
+            if _ru_complement(w) or w in _RU_INV_VERBS or w in _RU_TELL_VERBS:
+                return -1
+        return -1
+
+    def is_starter(self, s: _Sentence, i: int, clause_start: int, after_comma: bool, after_conj: bool) -> bool:
+        w = s.words
+        if i >= len(w):
+            return False
+        tok = w[i]
+        if tok in _RU_INV_VERBS or tok in _RU_TELL_VERBS - {"сказать"}:
+            return True
+        window = w[i : i + 3]
+        if "ли" in window[1:3]:
+            return True
+        wh_i = -1
+        for k in range(i, min(len(w), i + 2)):
+            if w[k] in _RU_WH:
+                wh_i = k
+                break
+        if after_conj:
+            if wh_i >= 0:
+                return True
+            return after_comma and tok in _RU_CLAUSE_PRONOUNS
+        if after_comma and wh_i >= 0 and w[wh_i] not in _RU_WH_SUBORDINATE:
+            prev = w[i - 1]
+            if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER:
+                return False
+            return self.wh_at(w[:i], clause_start + self.skip_fillers(w[clause_start:i])) >= 0
+        return False
+
+    def split(self, s: _Sentence) -> list[_Span]:
+        """Cut a sentence into clauses; return (start, end, is_alternative, ends_at_bare_comma) spans."""
+        w = s.words
+        spans: list[_Span] = []
+        start = 0
+        alt = False
+        i = 1
+        while i < len(w):
+            conj = w[i] in ("и", "а", "но", "или", "либо")
+            comma = i in s.commas
+            if conj or comma:
+                j = i + 1 if conj else i
+                if comma and not conj and j < len(w) and w[j] in ("и", "а", "но", "или", "либо"):
+                    conj = True
+                    j += 1
+                is_or = conj and w[j - 1] in _RU_CHOICE
+                if self.is_starter(s, j, start, comma, conj):
+                    spans.append((start, i, alt, comma and not conj))
+                    start, alt = j, is_or
+                    i = j + 1
+                    continue
+            i += 1
+        spans.append((start, len(w), alt, False))
+        return spans
+
+    def subordinate(self, c: _Clause) -> bool:
+        body = c.body
+        return c.ends_at_comma and len(body) >= 2 and body[0] in _RU_SUBORDINATORS
+
+    def cut_subordinate(self, c: _Clause) -> _Clause:
+        """Drop a leading «Когда вы приехали, ...» clause that has a main clause after the comma."""
+        body = c.body
+        if not body or body[0] not in _RU_SUBORDINATORS:
+            return c
+        for idx in sorted(c.commas):
+            if c.start < idx <= len(c.words) - 2:
+                return _Clause(c.words, idx, c.qmark, c.terminal, c.unpunctuated, c.commas, c.alternative)
+        return c
+
+    # -- frames
+
+    def frame(self, c: _Clause) -> _Verdict | None:
+        words = c.words
+        i = c.start
+        limit = min(len(words), i + 7)
+        j = i
+        while j < limit and words[j] in _RU_FRAME_PREFIX:
+            j += 1
+        if j >= len(words):
+            return None
+        verb = words[j]
+        if verb in _RU_INV_VERBS:
+            kind = "open"
+        elif verb in _RU_TELL_VERBS:
+            kind = "tell"
+        elif verb in _RU_KNOW_VERBS and (c.qmark or c.unpunctuated or "ли" in words[j : j + 2]):
+            kind = "know"
+        else:
+            return None
+        label = f"«{_quote(words[c.start : j + 1], 5)}»"
+        tail = words[j + 1 : j + 1 + FRAME_TAIL_WINDOW]
+        if tail[:1] == ["ли"]:
+            tail = tail[1:]
+        if "ли" in tail:
+            return _q(OPTION_POSING, f"faux invitation {label} + particle «ли»")
+        seen_noun = False
+        for t, tok in enumerate(tail):
+            if tok in _RU_TAIL_SKIP:
+                continue
+            if tok in _RU_WH and seen_noun:
+                break  # «опишите комнату, где вы жили»: a relative clause, not an embedded question
+            if tok in _RU_ABOUT:
+                if kind == "tell" and verb in _RU_NAME_VERBS:
+                    return _q(DIRECTIVE, f"request for a detail {label}")
+                return _q(INVITATION, f"invitation {label} + «{tok}»")
+            if tok in _RU_WH:
+                return self.wh_tail(tail[t:], kind, label)
+            if tok in _RU_DETAIL_NOUNS:
+                if kind == "know":
+                    return _q(OPTION_POSING, f"yes/no {label} + «{tok}»")
+                if kind == "tell":
+                    return _q(DIRECTIVE, f"request for a detail {label} + «{tok}»")
+                return _q(INVITATION, f"invitation {label}")
+            seen_noun = True
+        if kind == "open":
+            return _q(INVITATION, f"invitation {label}")
+        if kind == "know":
+            return _q(OPTION_POSING, f"yes/no {label}")
+        if verb in _RU_NAME_VERBS:
+            return _q(DIRECTIVE, f"request for a detail {label}")
+        rest = words[j + 1 :]
+        if rest:
+            inner = self.classify(_Clause(words, j + 1, c.qmark, c.terminal, c.unpunctuated, c.commas))
+            if inner.question:
+                return inner
+            return _q(DIRECTIVE, f"request {label}")
+        return _q(INVITATION, f"invitation {label}")
+
+    def wh_tail(self, tail: Sequence[str], kind: str, label: str) -> _Verdict:
+        wh = tail[0]
+        nxt = tail[1] if len(tail) > 1 else ""
+        if wh == "что":
+            if self.what_happened(tail):
+                return _q(INVITATION, f"invitation {label} + «что случилось/было»")
+            if nxt in _RU_WHAT_DETAIL or any(x in _RU_DETAIL_NOUNS for x in tail[1:4]):
+                return _q(DIRECTIVE, f"faux invitation {label} + «что {nxt}»")
+            if kind == "open":
+                return _q(INVITATION, f"invitation {label} + «что ...»")
+            return _q(DIRECTIVE, f"faux invitation {label} + «что»")
+        if kind == "open" and label.startswith(("«опиш", "«вы можете опис", "«можете опис")):
+            return _q(INVITATION, f"invitation {label}")
+        if wh == "как" and kind == "open" and nxt not in _RU_HOW_DETAIL:
+            return _q(INVITATION, f"invitation {label} + «как ...»")
+        if kind == "open" and wh not in ("как",):
+            return _q(DIRECTIVE, f"faux invitation {label} + «{wh}»")
+        if kind == "know":
+            return _q(DIRECTIVE, f"indirect wh- question {label} + «{wh}»")
+        return _q(DIRECTIVE, f"faux invitation {label} + «{wh}»")
+
+    def what_happened(self, words: Sequence[str]) -> bool:
+        window = words[:5]
+        if any(x in _RU_HAPPEN for x in window):
+            return True
+        return "было" in window and any(x in _RU_NEXT for x in words[:6])
+
+    # -- clause
+
+    def classify(self, c: _Clause) -> _Verdict:
+        c = self.cut_subordinate(c)
+        words = c.words
+        body = c.body
+        if words and all(x in _RU_CONTINUATION_WORDS for x in words) and any(
+            x in _RU_NEXT or x in _RU_HAPPEN for x in words
+        ):
+            return _q(INVITATION, f"continuation prompt «{' '.join(words)}»")
+        if not body:
+            return _stmt(f"facilitator «{words[0]}»" if words else "empty")
+        if tuple(body) in _RU_FACILITATORS or tuple(words) in _RU_FACILITATORS:
+            return _stmt(f"facilitator «{' '.join(body)}»")
+        if any(x in ("подробнее", "поподробнее") for x in body) and self.wh_at(words, c.start) < 0:
+            if "ли" not in body:
+                return _q(INVITATION, "asks for «подробнее»")
+        sug = self.suggestive(c)
+        if sug is not None:
+            return sug
+        fr = self.frame(c)
+        if fr is not None:
+            return fr
+        for seq in _RU_WELFARE:
+            if _starts(body, seq):
+                return _stmt(f"welfare/procedural check «{' '.join(seq)}»")
+        if body in (["как", "вы"], ["как", "ты"]):
+            return _stmt("welfare check «как вы?»")
+        if (c.qmark or c.unpunctuated) and any(x in ("что-нибудь", "что-то") for x in body) and "ещё" in body:
+            return _q(INVITATION, "asks for «что-нибудь ещё»")
+        choice = any(x in _RU_CHOICE for x in body)
+        wh_i = self.wh_at(words, c.start)
+        if wh_i >= 0:
+            wh = words[wh_i]
+            explicit_stop = not c.qmark and c.terminal in (".", "!")
+            if not (explicit_stop and wh_i > c.start):
+                if wh in ("что", "чего") and self.what_happened(words[wh_i:]):
+                    return _q(INVITATION, "«что случилось/что было дальше» prompt")
+                if wh == "что" and len(words) > wh_i + 1 and words[wh_i + 1] in ("ещё", "еще"):
+                    return _q(INVITATION, "«что ещё» prompt")
+                if choice:
+                    return _q(OPTION_POSING, f"wh- question offering choices («{wh} ... или ...»)")
+                return _q(DIRECTIVE, f"wh- word «{wh}»")
+        if "ли" in body:
+            if choice:
+                return _q(OPTION_POSING, "particle «ли» with «или»")
+            return _q(OPTION_POSING, "particle «ли»")
+        if c.qmark and body[-1] in _RU_WH and not _ru_complement(body[-2] if len(body) > 1 else ""):
+            return _q(DIRECTIVE, f"echo wh- question «... {body[-1]}?»")
+        if c.qmark:
+            if choice:
+                return _q(OPTION_POSING, "either/or choice («... или ...?»)")
+            return _q(OPTION_POSING, "intonation question «...?»")
+        if c.unpunctuated and body[0] in _RU_UNPUNCTUATED_OPENERS | {"у"} and any(_ru_past(x) for x in body):
+            return _q(OPTION_POSING, "unpunctuated yes/no question «вам/вы ...»")
+        return self.statement(c)
+
+    def suggestive(self, c: _Clause) -> _Verdict | None:
+        words = c.words
+        body = c.body
+        question = c.qmark or c.unpunctuated
+        for i, w in enumerate(words):
+            cue = _RU_SUGGESTIVE_WORDS.get(w)
+            if cue is not None:
+                return _q(SUGGESTIVE, cue)
+            if w == "ведь" and (question or any(_ru_past(x) for x in words)):
+                return _q(SUGGESTIVE, "particle «ведь»")
+            if w == "же" and i > 0 and words[i - 1] not in _RU_ZHE_NOT_AFTER and self.wh_at(words, c.start) < 0:
+                if question or any(_ru_past(x) for x in words):
+                    return _q(SUGGESTIVE, "particle «же»")
+            if w in ("наверное", "наверно") and question:
+                return _q(SUGGESTIVE, "«наверное» in a question")
+            if w == "должно" and i + 1 < len(words) and words[i + 1] == "быть":
+                return _q(SUGGESTIVE, "presumption «должно быть»")
+        if _has_seq(words, ("не", "правда", "ли")) >= 0:
+            return _q(SUGGESTIVE, "«не правда ли»")
+        if body and body[0] == "не" and "ли" in body:
+            if not (len(body) > 1 and body[1] in ("хотите", "хотели", "могли", "можете")):
+                return _q(SUGGESTIVE, "negative question «не ... ли»")
+        return None
+
+    def statement(self, c: _Clause) -> _Verdict:
+        body = c.body
+        if any(x in _RU_GREETING for x in c.words[:2]):
+            return _stmt("greeting")
+        if any(_has_seq(body, seq) >= 0 for seq in _RU_INTRO):
+            return _stmt("introduction")
+        return _stmt("statement, no question")
+
+
+# ------------------------------------------------------------------------------------------------ generic rules
+
+
+class _Generic:
+    """Language-neutral fallback: question marks, a few wh- and invitation words and tag endings."""
+
+    lang = LANG_OTHER
+    spelling: dict[str, str] = {}
+    fuzzy: FuzzyVocabulary | None = None
+
+    def classify_sentence(self, s: _Sentence) -> _Verdict:
+        w = s.words
+        if len(w) >= 3 and w[-1] in _GEN_TAGS and (len(w) - 1) in s.commas:
+            return _q(SUGGESTIVE, f"tag ending ', {w[-1]}?' (generic rules)")
+        if w[0] in _GEN_INV or (len(w) > 1 and w[1] in _GEN_INV):
+            return _q(INVITATION, f"invitation verb '{w[0]}' (generic rules)")
+        if any(x in _GEN_WH for x in w[:2]):
+            return _q(DIRECTIVE, "wh- word (generic rules)")
+        if s.qmark:
+            return _q(OPTION_POSING, "question mark, no wh- word (generic rules)")
+        return _stmt("statement (generic rules)")
+
+
+_ENGLISH = _English()
+_RUSSIAN = _Russian()
+_GENERIC = _Generic()
+
+
+# ---------------------------------------------------------------------------------------------------- combine
+
+
+def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: bool) -> list[_Verdict]:
+    tag = rules.tag(s)
+    tag_cue = ""
+    if tag is not None:
+        end, tag_cue = tag
+        s = _Sentence(s.words[:end], {i for i in s.commas if i < end}, s.qmark, s.terminal)
+    spans = rules.split(s)
+    clauses: list[_Clause] = []
+    for start, end, alt, comma_end in spans:
+        words = s.words[start:end]
+        commas = {i - start for i in s.commas if start < i < end}
+        skip = rules.skip_fillers(words)
+        clause = _Clause(words, skip, s.qmark, s.terminal, unpunctuated, commas, alt, comma_end)
+        clauses.append(clause)
+    # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") is not a question.
+    while len(clauses) > 1 and (rules.subordinate(clauses[0]) or _bare_frame(rules, clauses[0])):
+        clauses.pop(0)
+    verdicts: list[_Verdict] = []
+    for clause in clauses:
+        v = rules.classify(clause)
+        if clause.alternative and verdicts and verdicts[-1].question:
+            prev = verdicts[-1]
+            if prev.qtype in (DIRECTIVE, OPTION_POSING):
+                verdicts[-1] = _q(OPTION_POSING, "either/or choice ('... or ...')")
+            continue
+        verdicts.append(v)
+    if tag is not None:
+        for k in range(len(verdicts) - 1, -1, -1):
+            if verdicts[k].question or k == len(verdicts) - 1:
+                verdicts[k] = _q(SUGGESTIVE, tag_cue)
+                break
+        if not verdicts:
+            verdicts.append(_q(SUGGESTIVE, tag_cue))
+    return verdicts
+
+
+def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
+    """Say whether a clause is only a frame ("Tell me, ...", «Можете сказать, ...») opening the next clause."""
+    body = c.body
+    if isinstance(rules, _English):
+        verbs, extra = _EN_TELL_VERBS, _EN_FRAME_PREFIX | {"me", "us", "please"}
+    else:
+        verbs, extra = _RU_TELL_VERBS | _RU_INV_VERBS, _RU_FRAME_PREFIX | {"мне", "пожалуйста"}
+    return any(x in verbs for x in body) and all(x in verbs or x in extra for x in body)
+
+
+def classify(text: str, lang: str = "auto") -> Classification:
+    """Classify one utterance as a question type and say which cue decided."""
+    hint = (lang or "auto").split("-")[0].lower()
+    lines = [normalize(line.replace("’", "'").replace("ʼ", "'").replace("`", "'")) for line in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return _result(OTHER, "no words", hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER, 0)
+    plain = _TOKEN_RE.findall(" ".join(lines)[: MAX_TOKENS * 12])
+    language = _detect(plain, hint)
+    rules: _English | _Russian | _Generic
+    rules = _ENGLISH if language == LANG_EN else _RUSSIAN if language == LANG_RU else _GENERIC
+    sentences: list[_Sentence] = []
+    for line in lines:
+        sentences.extend(_sentences(line, rules.spelling, rules.fuzzy))
+    if not sentences:
+        return _result(OTHER, "no words", language, 0)
+    unpunctuated = all(s.terminal == "" for s in sentences)
+    verdicts: list[_Verdict] = []
+    for s in sentences:
+        if isinstance(rules, _Generic):
+            verdicts.append(rules.classify_sentence(s))
+        else:
+            verdicts.extend(_classify_sentence(rules, s, unpunctuated))
+    return _combine(verdicts, language)
+
+
+def _combine(verdicts: Sequence[_Verdict], language: str) -> Classification:
+    questions = [v for v in verdicts if v.question]
+    n = len(questions)
+    suggestive = next((v for v in questions if v.qtype == SUGGESTIVE), None)
+    if suggestive is not None:
+        cue = suggestive.cue + (f" (in a turn of {n} questions)" if n > 1 else "")
+        return _result(SUGGESTIVE, cue, language, n)
+    if n >= 2:
+        kinds = " + ".join(v.qtype for v in questions[:4])
+        return _result(MULTIPLE, f"{n} question clauses ({kinds})", language, n)
+    if n == 1:
+        return _result(questions[0].qtype, questions[0].cue, language, 1)
+    cue = verdicts[0].cue if verdicts else "no words"
+    return _result(OTHER, cue, language, 0)
+
+
+def analyze_lines(lines: Iterable[str], lang: str = "auto") -> Iterator[dict[str, object]]:
+    """Yield a JSON-ready classification for every non-empty line."""
+    for line in lines:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        c = classify(text, lang)
+        yield {
+            "text": text,
+            "question_type": c.question_type,
+            "cue": c.cue,
+            "lang": c.lang,
+            "recommended": c.recommended,
+            "questions": c.questions,
+        }

@@ -1,0 +1,149 @@
+"""Evaluate the question-type classifier on a labelled TSV set and print accuracy and a confusion matrix.
+
+Run: ``python -m bot.review.analysis_eval [tests/data/questions.tsv] [--errors]``.
+The TSV has a header and three columns: ``lang``, ``label``, ``text``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine.analysis import classify
+from bot.errors import ConfigError
+from bot.persona.model import RECOMMENDED_TYPES, QuestionType
+
+DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "questions.tsv"
+LABELS: tuple[str, ...] = tuple(t.value for t in QuestionType)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One labelled utterance."""
+
+    lang: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """One misclassified utterance with the cue the classifier gave."""
+
+    item: Item
+    predicted: str
+    cue: str
+
+
+@dataclass(slots=True)
+class Report:
+    """Accuracy figures and the confusion matrix (confusion[gold][predicted] = count)."""
+
+    total: int = 0
+    correct: int = 0
+    per_lang: dict[str, tuple[int, int]] = field(default_factory=dict)
+    confusion: dict[str, Counter[str]] = field(default_factory=dict)
+    misses: list[Miss] = field(default_factory=list)
+    recommended_agree: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        """Return the share of utterances classified as labelled."""
+        return self.correct / self.total if self.total else 0.0
+
+    def precision(self, label: str) -> float:
+        """Return the precision for one class."""
+        predicted = sum(row[label] for row in self.confusion.values())
+        return self.confusion.get(label, Counter())[label] / predicted if predicted else 0.0
+
+    def recall(self, label: str) -> float:
+        """Return the recall for one class."""
+        row = self.confusion.get(label, Counter())
+        gold = sum(row.values())
+        return row[label] / gold if gold else 0.0
+
+
+def load(path: Path) -> list[Item]:
+    """Read a labelled TSV set."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except OSError as exc:
+        raise ConfigError(f"cannot read evaluation set {path}: {exc}") from exc
+    items = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != 3 or row[1] not in LABELS:
+            raise ConfigError(f"{path}:{n}: expected 'lang<TAB>label<TAB>text' with a known label, got {row!r}")
+        items.append(Item(row[0], row[1], row[2]))
+    return items
+
+
+def evaluate(path: Path = DEFAULT_SET) -> Report:
+    """Classify every utterance of the set at ``path`` and compare with its label."""
+    report = Report(confusion={label: Counter() for label in LABELS})
+    per_lang: dict[str, list[int]] = {}
+    for item in load(path):
+        got = classify(item.text, "auto")
+        ok = got.question_type == item.label
+        report.total += 1
+        report.correct += ok
+        counts = per_lang.setdefault(item.lang, [0, 0])
+        counts[0] += ok
+        counts[1] += 1
+        report.confusion[item.label][got.question_type] += 1
+        report.recommended_agree += (item.label in RECOMMENDED_TYPES) == got.recommended
+        if not ok:
+            report.misses.append(Miss(item, got.question_type, got.cue))
+    report.per_lang = {k: (v[0], v[1]) for k, v in sorted(per_lang.items())}
+    return report
+
+
+def format_report(report: Report, errors: bool = False) -> str:
+    """Render the report as Markdown."""
+    out = [
+        f"Overall accuracy: {report.correct}/{report.total} = {report.accuracy:.1%}",
+        f"Recommended vs not agreement: {report.recommended_agree}/{report.total} = "
+        f"{report.recommended_agree / report.total if report.total else 0:.1%}",
+    ]
+    for lang, (ok, n) in report.per_lang.items():
+        out.append(f"- {lang}: {ok}/{n} = {ok / n:.1%}")
+    out += ["", "| class | precision | recall | n |", "|---|---|---|---|"]
+    for label in LABELS:
+        n = sum(report.confusion[label].values())
+        out.append(f"| {label} | {report.precision(label):.1%} | {report.recall(label):.1%} | {n} |")
+    short = {label: label.replace("option_posing", "option").replace("invitation", "invit.") for label in LABELS}
+    out += ["", "Confusion matrix (rows: label, columns: predicted)", ""]
+    out.append("| label \\ predicted | " + " | ".join(short[x] for x in LABELS) + " |")
+    out.append("|---" * (len(LABELS) + 1) + "|")
+    for gold in LABELS:
+        out.append(f"| {gold} | " + " | ".join(str(report.confusion[gold][p]) for p in LABELS) + " |")
+    if errors:
+        out += ["", "Misclassified:"]
+        for m in report.misses:
+            out.append(f"- [{m.item.lang}] {m.item.label} -> {m.predicted} ({m.cue}): {m.item.text}")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the evaluation report for a labelled set."""
+    parser = argparse.ArgumentParser(prog="python -m bot.review.analysis_eval", description=__doc__)
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_SET)
+    parser.add_argument("--errors", action="store_true", help="list every misclassified utterance")
+    args = parser.parse_args(argv)
+    try:
+        print(format_report(evaluate(args.path), errors=args.errors))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
