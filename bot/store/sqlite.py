@@ -696,11 +696,16 @@ class SqliteStore(Store):
                     [*params, last_id, batch_size],
                 )
                 batch = await self._sessions_from(conn, rows)
-            for session in batch:
-                yield session
-            if len(batch) < batch_size:
+            del rows
+            full = len(batch) == batch_size
+            if batch:
+                last_id = batch[-1].id
+            # Hand sessions out by popping, so an exported session is freed before the next batch arrives.
+            batch.reverse()
+            while batch:
+                yield batch.pop()
+            if not full:
                 return
-            last_id = batch[-1].id
 
     async def get_turns(self, session_id: int) -> list[TurnRecord]:
         """Return the session's turns in order; raise NotFound for an unknown session."""
@@ -717,7 +722,7 @@ class SqliteStore(Store):
         """Yield the session's turns in order, ``batch_size`` at a time."""
         check_batch(batch_size)
         async with self._read() as conn:
-            await self._session_in(conn, session_id)
+            await self._position(conn, session_id)
         last_seq = 0
         while True:
             async with self._read() as conn:
@@ -726,11 +731,14 @@ class SqliteStore(Store):
                     TURN_SELECT + " WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                     (session_id, last_seq, batch_size),
                 )
+            full = len(rows) == batch_size
+            if rows:
+                last_seq = int(rows[-1][1])
             for row in rows:
                 yield _turn(row)
-            if len(rows) < batch_size:
+            del rows  # before the next batch arrives
+            if not full:
                 return
-            last_seq = int(rows[-1][1])
 
     # -- notes and retention ---------------------------------------------------------------------------------
 

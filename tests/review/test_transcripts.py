@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.factories import (
 NASTY = "<script>alert('x')</script> **bold** [link](javascript:alert(1)) `code` &lt; | a | ~~s~~ \\"
 NAME = "Olga Petrova"
 TRAINEE_ID = 987654321
+FLAT_MEMORY_TOLERANCE = 1.5  # four times the sessions may not cost 1.5 times the memory
 
 
 @pytest.fixture
@@ -468,3 +470,25 @@ async def test_run_cli_opens_the_configured_database(
     out = io.StringIO()
     assert await t.run_cli(_args("list", json=True), out) == 0
     assert [row["id"] for row in json.loads(out.getvalue())] == [session_id]
+
+
+async def _export_peak(tmp_path: Path, clock: FixedClock, sessions: int) -> int:
+    """Return the peak memory (bytes) of a CSV export of ``sessions`` sessions."""
+    async with SqliteStore(tmp_path / f"db{sessions}.sqlite3", clock=clock) as store:
+        for n in range(sessions):
+            await make_session(
+                store, trainee_id=n + 1, exchanges=[("Where do you sleep?", "In the container.")]
+            )
+        tracemalloc.start()
+        try:
+            await t.cmd_export(store, tmp_path / f"out{sessions}", "csv")
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+async def test_export_memory_stays_flat_as_sessions_grow(tmp_path: Path, clock: FixedClock) -> None:
+    # Both sizes exceed one iter_sessions batch, so a streaming export peaks at about the same memory.
+    small = await _export_peak(tmp_path, clock, 250)
+    large = await _export_peak(tmp_path, clock, 1000)
+    assert large < small * FLAT_MEMORY_TOLERANCE
