@@ -176,11 +176,24 @@ class Pseudonymizer:
             dataclasses.replace(
                 turn,
                 text=scrub(turn.text),
+                cue=None if turn.cue is None else scrub(turn.cue),
                 event=None if turn.event is None else {"kind": turn.event.get("kind")},
+                extra=_scrub_json(turn.extra, scrub),
             )
             for turn in turns
         ]
         return ExportItem(masked, masked_turns, alias, alias, self.chat(session.chat_id), pseudonymized=True)
+
+
+def _scrub_json(value: Any, scrub: Callable[[str], str]) -> Any:
+    """Return a JSON value with every string (keys included) scrubbed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_json(item, scrub) for item in value]
+    if isinstance(value, dict):
+        return {scrub(str(key)): _scrub_json(item, scrub) for key, item in value.items()}
+    return value
 
 
 def _scrubber(session: SessionRecord, alias: str) -> Callable[[str], str]:
@@ -191,13 +204,14 @@ def _scrubber(session: SessionRecord, alias: str) -> Callable[[str], str]:
         needles.append(name)
         needles += [part for part in re.split(r"\s+", name) if len(part) >= MIN_NAME_PART]
     needles += [str(session.trainee_id), str(session.chat_id)]
-    # Longest first, so "Anna Smith" is replaced before "Anna"; whole words only.
+    # Longest first, so "Anna Smith" is replaced before "Anna"; whole words, any case ("anna" too): in a
+    # pseudonymised export a name that is also a word ("Rose") is better lost than leaked.
     alternatives = "|".join(
         re.escape(needle) for needle in sorted(set(needles), key=len, reverse=True) if needle
     )
     if not alternatives:
         return lambda text: text
-    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     return lambda text: pattern.sub(alias, text)
 
 

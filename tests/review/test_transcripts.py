@@ -58,7 +58,10 @@ async def _interview(store: Store, clock: FixedClock, trainee_id: int = TRAINEE_
     await store.record_exchange(
         session.id,
         trainee_turn(
-            f"Hi, I am {name.split()[0]}, inspector #{trainee_id}.", question_type="other", cue="greeting"
+            f"Hi, I am {name.split()[0]}, inspector #{trainee_id}.",
+            question_type="other",
+            cue="greeting",
+            extra={"matched": [name.split()[0].lower(), "inspector"]},
         ),
         [
             persona_turn(
@@ -347,6 +350,7 @@ async def test_pseudonymised_exports_contain_no_name_or_id(
     assert document["session"]["trainee_id"] == alias
     assert re.fullmatch(r"Chat-[0-9a-f]{8}", document["session"]["chat_id"])
     assert document["turns"][1]["text"] == f"Hi, I am {alias}, inspector #{alias}."
+    assert document["turns"][1]["extra"] == {"matched": [alias, "inspector"]}
     assert document["notes"][0]["author"].startswith("Instructor-")
     assert document["notes"][0]["text"] == f"{alias} built rapport well."
 
