@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 40
 MAX_ALIASES = 1000
-MAX_VALUES = 200_000
+MAX_VALUES = 100_000
 VERSION_CHARS = 16
 SUGGEST_CUTOFF = 0.6
 MAX_OPTIONS_LISTED = 4
@@ -97,6 +97,7 @@ try:
             _Resolver.__init__(self)
             self.depth = 0
             self.aliases = 0
+            self.values = 0
 
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.parser import Parser
@@ -114,6 +115,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             _Resolver.__init__(self)
             self.depth = 0
             self.aliases = 0
+            self.values = 0
 
 
 def _compose_node(self: Any, parent: Node | None, index: Any) -> Node:
@@ -124,6 +126,10 @@ def _compose_node(self: Any, parent: Node | None, index: Any) -> Node:
                 f"too many aliases (more than {MAX_ALIASES} '*name' references)", self.peek_event().start_mark
             )
         return Composer.compose_node(self, parent, index)  # type: ignore[return-value]
+    self.values += 1
+    if self.values > MAX_VALUES:
+        # A real persona has a few thousand values; stop composing long before Python-level work gets slow.
+        raise _Refused(f"the document has more than {MAX_VALUES} values", self.peek_event().start_mark)
     self.depth += 1
     try:
         if self.depth > MAX_DEPTH:
@@ -242,7 +248,12 @@ def _compose(text: str, label: str) -> Node:
         line, col = _mark_pos(exc.problem_mark or exc.context_mark)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         message = f"YAML syntax error: {problem}"
-        if exc.context and exc.problem and exc.context_mark is not None:
+        if exc.context and exc.context.startswith("found duplicate anchor"):
+            # The composer words this one backwards: the context names the anchor, the problem says "second".
+            first = exc.context_mark.line + 1 if exc.context_mark is not None else line
+            anchor = exc.context.split(";")[0].removeprefix("found ")
+            message = f"YAML error: {anchor} (first defined at line {first})"
+        elif exc.context and exc.problem and exc.context_mark is not None:
             context = f"{exc.context} at line {exc.context_mark.line + 1}"
             # libyaml phrases some problems as the second half of a sentence ("but found another document").
             if problem.startswith("but "):

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from bot.errors import PersonaError
 from bot.persona.loader import (
+    MAX_ALIASES,
     MAX_FILE_BYTES,
+    MAX_VALUES,
     load_persona,
     load_persona_text,
     parse_persona_bytes,
@@ -50,7 +52,7 @@ HOSTILE = [
     ("python_tag.yaml", "3:7: tag !!python/object/apply:os.system is not allowed"),
     (
         "alias_bomb.yaml",
-        "7:5: aliases expand the document to more than 200000 values; write the content out instead",
+        "7:5: aliases expand the document to more than 100000 values; write the content out instead",
     ),
     ("recursive_alias.yaml", "2:7: an alias refers to a node that contains it (recursive alias)"),
     ("deep_nesting.yaml", "2:46: nesting is too deep (more than 40 levels)"),
@@ -90,6 +92,33 @@ def test_too_big_file_is_refused_before_parsing(tmp_path: Path) -> None:
 def test_missing_file_names_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yaml"
     assert first_line(path) == f"{path}:1:1: cannot read the file: No such file or directory"
+
+
+# Generated inputs too large to keep as files: label "g.yaml", expected diagnostics.
+# (The mapping, its key and the list are values too, so item MAX_VALUES - 2 is the one too many.)
+GENERATED = [
+    (
+        "too many values",
+        b"a: [" + b"1, " * (MAX_VALUES + 1) + b"]\n",
+        f"g.yaml:1:{3 * (MAX_VALUES - 2) + 2}: error: the document has more than {MAX_VALUES} values",
+    ),
+    (
+        "too many aliases",
+        b"a: &x [1]\nb: [" + b"*x, " * (MAX_ALIASES + 1) + b"]\n",
+        f"g.yaml:2:{4 * MAX_ALIASES + 5}: error: too many aliases "
+        f"(more than {MAX_ALIASES} '*name' references)",
+    ),
+    (
+        "duplicate anchor",
+        b"a: &x 1\nb: &x 2\n",
+        "g.yaml:2:4: error: YAML error: duplicate anchor 'x' (first defined at line 1)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), [g[1:] for g in GENERATED], ids=[g[0] for g in GENERATED])
+def test_generated_hostile_input(data: bytes, expected: str) -> None:
+    assert parse_persona_bytes(data, "g.yaml").diagnostics[0].format() == expected
 
 
 def test_utf16_file_is_named_as_such() -> None:
