@@ -27,7 +27,7 @@ from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -76,6 +76,7 @@ SESSION_SELECT = (
     " s.last_activity_at, s.ended_at, s.end_reason, s.state, s.turns, t.display_name"
     " FROM sessions AS s JOIN trainees AS t ON t.id = s.trainee_id"
 )
+TRAINEE_SELECT = "SELECT id, display_name, language, created_at FROM trainees WHERE id = ?"
 TURN_SELECT = (
     "SELECT session_id, seq, at, speaker, text, rule, disclosed, changes, question_type, cue, event, extra,"
     " update_id FROM turns"
@@ -84,6 +85,15 @@ TURN_INSERT = (
     "INSERT INTO turns (session_id, seq, at, speaker, text, rule, disclosed, changes, question_type, cue,"
     " event, extra, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+class _Position(NamedTuple):
+    """Where a session stands before a write."""
+
+    is_open: bool
+    end_reason: str | None
+    last_seq: int
+    answered: bool  # a trainee turn of the given update_id is already stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +204,10 @@ def _session(row: Sequence[Any], notes: list[Note]) -> SessionRecord:
         notes=notes,
         trainee_name=row[12],
     )
+
+
+def _trainee(row: Sequence[Any]) -> Trainee:
+    return Trainee(row[0], row[1], row[2], _dt(row[3]))
 
 
 def _turn(row: Sequence[Any]) -> TurnRecord:
@@ -437,22 +451,14 @@ class SqliteStore(Store):
                 " language = COALESCE(excluded.language, language)",
                 (trainee_id, display_name, language, _ts(self.clock())),
             )
-            row = await self._fetchone(
-                conn,
-                "SELECT id, display_name, language, created_at FROM trainees WHERE id = ?",
-                (trainee_id,),
-            )
-        return Trainee(row[0], row[1], row[2], _dt(row[3]))
+            row = await self._fetchone(conn, TRAINEE_SELECT, (trainee_id,))
+        return _trainee(row)
 
     async def get_trainee(self, trainee_id: int) -> Trainee | None:
         """Return the trainee, or None if unknown."""
         async with self._read() as conn:
-            row = await self._fetchone(
-                conn,
-                "SELECT id, display_name, language, created_at FROM trainees WHERE id = ?",
-                (trainee_id,),
-            )
-        return None if row is None else Trainee(row[0], row[1], row[2], _dt(row[3]))
+            row = await self._fetchone(conn, TRAINEE_SELECT, (trainee_id,))
+        return None if row is None else _trainee(row)
 
     # -- sessions --------------------------------------------------------------------------------------------
 
@@ -460,8 +466,7 @@ class SqliteStore(Store):
         row = await self._fetchone(conn, SESSION_SELECT + " WHERE s.id = ?", (session_id,))
         if row is None:
             raise NotFound(f"no session {session_id}")
-        notes = await self._notes_for(conn, [session_id])
-        return _session(row, notes.get(session_id, []))
+        return (await self._sessions_from(conn, [row]))[0]
 
     async def _notes_for(
         self, conn: aiosqlite.Connection, session_ids: Sequence[int]
@@ -484,8 +489,8 @@ class SqliteStore(Store):
 
     async def _position(
         self, conn: aiosqlite.Connection, session_id: int, update_id: int | None = None
-    ) -> tuple[bool, str | None, int, bool]:
-        """Return (open, end reason, last seq, trainee turn of ``update_id`` exists) in one query."""
+    ) -> _Position:
+        """Return where the session stands, in one query; raise NotFound for an unknown session."""
         row = await self._fetchone(
             conn,
             "SELECT s.ended_at IS NULL, s.end_reason,"
@@ -496,7 +501,7 @@ class SqliteStore(Store):
         )
         if row is None:
             raise NotFound(f"no session {session_id}")
-        return bool(row[0]), row[1], int(row[2]), bool(row[3])
+        return _Position(bool(row[0]), row[1], int(row[2]), bool(row[3]))
 
     @staticmethod
     async def _insert_turns(
@@ -601,15 +606,14 @@ class SqliteStore(Store):
         state_json = dump_json(new_state, "engine state")
         now = to_utc(self.clock())
         async with self._write() as conn:
-            is_open, reason, last_seq, duplicate = await self._position(
-                conn, session_id, trainee_turn.update_id
-            )
-            if duplicate and trainee_turn.update_id is not None:
+            position = await self._position(conn, session_id, trainee_turn.update_id)
+            if position.answered and trainee_turn.update_id is not None:
                 return await self._turns_for_update(conn, session_id, trainee_turn.update_id)
-            if not is_open:
-                raise StoreError(f"session {session_id} has ended ({reason})")
+            if not position.is_open:
+                raise StoreError(f"session {session_id} has ended ({position.end_reason})")
+            turns = [trainee_turn, *persona_turns]
             records = await self._insert_turns(
-                conn, session_id, last_seq + 1, [trainee_turn, *persona_turns], now, trainee_turn.update_id
+                conn, session_id, position.last_seq + 1, turns, now, trainee_turn.update_id
             )
             stamp = _ts(now)
             await conn.execute(
@@ -628,8 +632,8 @@ class SqliteStore(Store):
         """Store one turn that does not advance the engine (a sticker, an edit, a system note); return it."""
         now = to_utc(self.clock())
         async with self._write() as conn:
-            _, _, last_seq, _ = await self._position(conn, session_id)
-            (record,) = await self._insert_turns(conn, session_id, last_seq + 1, [turn], now)
+            position = await self._position(conn, session_id)
+            (record,) = await self._insert_turns(conn, session_id, position.last_seq + 1, [turn], now)
             await conn.execute(
                 "UPDATE sessions SET last_activity_at = ? WHERE id = ?", (_ts(now), session_id)
             )
@@ -647,10 +651,10 @@ class SqliteStore(Store):
         now = to_utc(self.clock())
         stamp = _ts(now)
         async with self._write() as conn:
-            is_open, _, last_seq, _ = await self._position(conn, session_id)
-            if not is_open:
+            position = await self._position(conn, session_id)
+            if not position.is_open:
                 return await self._session_in(conn, session_id)
-            await self._insert_turns(conn, session_id, last_seq + 1, closing, now)
+            await self._insert_turns(conn, session_id, position.last_seq + 1, closing, now)
             await conn.execute(
                 "UPDATE sessions SET ended_at = ?, end_reason = ?, last_activity_at = ?,"
                 " state = COALESCE(?, state) WHERE id = ?",
