@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from bot.persona.model import Persona
 from bot.store.base import (
     SPEAKER_PERSONA,
     SPEAKER_TRAINEE,
+    SUPERSEDED,
     Clock,
     NewTurn,
     SessionRecord,
@@ -55,10 +55,11 @@ DEFAULT_RATE_LIMIT = 6
 """Messages one trainee may send inside DEFAULT_RATE_WINDOW seconds before getting a slow-down answer."""
 DEFAULT_RATE_WINDOW = 5.0
 SEED_BOUND = 2**31
+FORGET_AFTER_TRAINEES = 4096
+"""Counters kept before idle trainees' counters are dropped, so memory follows the active trainees."""
 
 END_TRAINEE = "trainee"
 END_RESTART = "restart"
-END_SWITCHED = "switched"
 
 EVENT_THROTTLED = "throttled"
 EVENT_EDITED = "edited"
@@ -186,7 +187,7 @@ def _end_reason_text(reason: str | None, lang: str) -> str:
     key = {
         END_TRAINEE: "end_reason_trainee",
         END_RESTART: "end_reason_restart",
-        END_SWITCHED: "end_reason_switched",
+        SUPERSEDED: "end_reason_switched",
     }.get(reason or "", "end_reason_persona")
     return t(lang, key)
 
@@ -227,6 +228,8 @@ class RateLimiter:
         while seen and now - seen[0] >= self.window:
             seen.popleft()
         seen.append(now)
+        if len(self._seen) > FORGET_AFTER_TRAINEES:
+            self.forget_idle()
         if len(seen) <= self.limit:
             return None
         warned = self._warned_at.get(trainee_id)
@@ -505,61 +508,6 @@ class SessionService:
 def persona_label(persona: Persona, lang: str) -> tuple[str, str, str]:
     """Return (name, role, language) of a persona in the catalogue language, for buttons and cards."""
     return persona.name, t(lang, f"role_{persona.role}"), language_name(lang, persona.language)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
-_MD_LINE_START = re.compile(r"^([ \t]*\d*)([-+=.)])", re.MULTILINE)
-
-
-def escape_markdown(text: str) -> str:
-    """Escape text so Markdown renders it verbatim and inert (no links, HTML, emphasis or lists)."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    return text.replace("\n", "  \n")
-
-
-def transcript_markdown(
-    session: SessionRecord, turns: Sequence[TurnRecord], persona: Persona | None, lang: str
-) -> str:
-    """Render a session's transcript as Markdown for instructors; every stored text is escaped."""
-    persona_name = f"{persona.name} ({session.persona_id})" if persona else session.persona_id
-    lines = [
-        f"# {t(lang, 'transcript_title', id=session.id)}",
-        "",
-        escape_markdown(
-            t(
-                lang,
-                "transcript_meta",
-                trainee=session.trainee_name or session.trainee_id,
-                persona=persona_name,
-                version=session.persona_version,
-                started=utc(session.started_at),
-                ended=utc(session.ended_at) if session.ended_at else "-",
-                reason=session.end_reason or "-",
-            )
-        ),
-        "",
-    ]
-    for turn in turns:
-        speaker = t(lang, f"transcript_speaker_{turn.speaker}")
-        head = f"**{speaker}** {turn.at.strftime('%H:%M:%S')}"
-        details = []
-        if turn.event:
-            details.append(f"event: {turn.event.get('kind', '?')}")
-        if turn.rule:
-            details.append(f"rule: {turn.rule}")
-        if turn.question_type and turn.speaker == SPEAKER_TRAINEE:
-            details.append(f"question: {turn.question_type}")
-        if turn.disclosed:
-            details.append("disclosed: " + ", ".join(turn.disclosed))
-        if details:
-            head += " · " + escape_markdown("; ".join(details))
-        lines.extend([head, "", escape_markdown(turn.text) if turn.text else "", ""])
-    if session.notes:
-        lines.extend([f"## {t(lang, 'transcript_notes')}", ""])
-        for note in session.notes:
-            lines.append(f"- {utc(note.at)} {escape_markdown(note.author)}: {escape_markdown(note.text)}")
-    return "\n".join(lines).rstrip() + "\n"
 
 
 def utc(dt: datetime) -> str:

@@ -14,9 +14,7 @@ from bot.session import (
     OutcomeKind,
     SessionService,
     build_debrief,
-    escape_markdown,
     render_debrief,
-    transcript_markdown,
 )
 from bot.store.memory import MemoryStore
 from tests.factories import FixedClock
@@ -281,31 +279,3 @@ async def test_build_debrief_of_a_fresh_session(service: SessionService) -> None
         0,
         timedelta(0),
     )
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("plain words.", "plain words."),
-        ("<script>alert(1)</script>", "\\<script\\>alert(1)\\</script\\>"),
-        ("[link](http://x)", "\\[link\\](http://x)"),
-        ("*bold* _it_ `code`", "\\*bold\\* \\_it\\_ \\`code\\`"),
-        ("- item\n1. first", "\\- item  \n1\\. first"),
-        ("# title", "\\# title"),
-    ],
-)
-def test_escape_markdown(text: str, expected: str) -> None:
-    assert escape_markdown(text) == expected
-
-
-async def test_transcript_markdown_keeps_trainee_text_inert(
-    service: SessionService, store: MemoryStore
-) -> None:
-    await service.begin(CHAT, TRAINEE, VICTIM)
-    await service.say(CHAT, TRAINEE, "<script>alert('x')</script> where is your passport?")
-    session = await store.get_open_session(CHAT)
-    assert session is not None
-    markdown = transcript_markdown(session, await store.get_turns(session.id), None, "en")
-    assert "<script>" not in markdown
-    assert "\\<script\\>alert('x')\\</script\\> where is your passport?" in markdown
-    assert "The foreman has my passport." in markdown

@@ -9,9 +9,11 @@ order they were fetched, updates of different chats run concurrently. The fetche
 in arrival order and a task reaches the lock without suspending first, so the lock's FIFO queue is the arrival
 order. Typing delays are ``asyncio.sleep`` inside the chat's lock: they hold up that chat only.
 
-Delivery. A turn is committed by the service before any reply is sent. If the process dies after the commit
-but before Telegram learns the update was handled, Telegram delivers the update again and the service returns
-the replies stored the first time, so the trainee gets the answer and the transcript holds the turn once.
+Delivery. A turn is committed by the service before any reply is sent, so every reply a trainee saw is in the
+database. PTB confirms fetched updates with its next ``getUpdates`` call, before they are handled; a process
+killed in the middle of a turn therefore loses that turn's reply (the turn is stored if it was committed) and
+the trainee has to repeat it. An update that Telegram does deliver twice is answered from the replies stored
+the first time (``update_id`` is recorded with the turn), so the transcript holds it once.
 
 Security. The token is redacted from every log record (:func:`install_token_redaction`) and httpx, which logs
 full request URLs at INFO, is set to WARNING.
@@ -52,6 +54,7 @@ from bot.config import Settings
 from bot.errors import NotFound, StoreBusy
 from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
 from bot.persona.model import Persona
+from bot.review.transcripts import plain_item, render_markdown
 from bot.session import (
     EVENT_EDITED,
     Outcome,
@@ -60,7 +63,6 @@ from bot.session import (
     SessionService,
     persona_label,
     render_debrief,
-    transcript_markdown,
     utc,
 )
 from bot.store.base import Clock, Store, utc_now
@@ -489,7 +491,7 @@ class TelegramChannel:
             await self._send(context, chat_id, briefing_text(persona, lang), begin)
         elif data.startswith(CB_BEGIN):
             await self._deliver(lambda: query.answer())
-            # Remove the button first so a second press cannot start the interview twice.
+            # Remove the button so it cannot be pressed again; a press already queued is caught below.
             with contextlib.suppress(TelegramError):
                 await self._deliver(
                     lambda: context.bot.edit_message_reply_markup(chat_id, message.message_id)
@@ -498,6 +500,9 @@ class TelegramChannel:
             if persona is None:
                 await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
                 return
+            current = await self.service.open_session(chat_id)
+            if current is not None and current.persona_id == persona.id and current.turns == 0:
+                return  # a double press: this interview has just begun
             await self._begin(context, chat_id, user.id, persona.id, lang)
         elif data.startswith(CB_LANGUAGE):
             chosen = await self.service.set_language(user.id, user.full_name, data[len(CB_LANGUAGE) :])
@@ -649,8 +654,7 @@ class TelegramChannel:
         except NotFound:
             await self._send(context, chat_id, t(lang, "transcript_not_found", id=session_id))
             return
-        persona = await self.service.persona_of(session)
-        document = transcript_markdown(session, turns, persona, lang).encode("utf-8")
+        document = render_markdown(plain_item(session, turns)).encode("utf-8")
         await self._deliver(
             lambda: context.bot.send_document(
                 chat_id,
