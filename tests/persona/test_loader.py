@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from bot.persona.loader import (
     validate_file,
 )
 from bot.persona.model import as_reply
+from bot.persona.validate_cmd import run_validate
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good.yaml"
@@ -363,3 +365,14 @@ def test_arbitrary_yaml_punctuation_never_escapes(text: str) -> None:
     result = parse_persona_bytes(text.encode(), "fuzz.yaml")
     assert result.loaded is None
     assert result.errors
+
+
+@pytest.mark.parametrize(("name", "expected"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_validate_command_prints_one_line_and_exits_one(name: str, expected: str) -> None:
+    path = DATA / name
+    out, err = io.StringIO(), io.StringIO()
+    assert run_validate([path], out, err) == 1
+    assert (out.getvalue(), err.getvalue().splitlines()[0]) == (
+        "",
+        f"{path}:{expected.replace(': ', ': error: ', 1)}",
+    )
