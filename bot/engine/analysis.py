@@ -5,18 +5,18 @@ The classifier is a small, transparent rule system over normalised tokens; it ne
 Pipeline:
 1. Each line is normalised (``bot.engine.text.normalize``), common chat spellings are mapped ("u" -> "you",
    "скока" -> "сколько") and long cue words are corrected for one or two typos.
-2. The text is cut into sentences at ``? ! . ;`` and line breaks; a sentence ending in ``?`` is a question sentence.
+2. The text is cut into sentences at ``? ! . ;`` and line breaks; a sentence ending in ``?`` is a question.
 3. A tag ending (", didn't he?", ", right?", «, да?», «не так ли?») is taken off the sentence and remembered.
 4. A sentence is cut into clauses at commas and conjunctions, but only where a new question starts there
-   ("..., and did he...", "... и кто ...", "..., how did you..."). A clause starting "or"/«или» is an alternative,
-   not a new question. A leading "When you arrived, ..." clause is subordinate and dropped.
-5. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive marker,
-   invitation frame (tell/describe/explain, «расскажите/опишите»; "tell me whether/where" are faux invitations),
-   welfare or procedural check, wh- question, yes/no question (auxiliary first, «ли»), intonation question,
-   otherwise a statement.
-6. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only that
-   matters for contaminated disclosure); otherwise multiple if two or more clauses are questions; otherwise the
-   single question's type; otherwise ``other``.
+   ("..., and did he...", "... и кто ...", "..., how did you..."). A clause starting "or"/«или» is an
+   alternative, not a new question. A leading "When you arrived, ..." clause is subordinate and dropped.
+5. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive
+   marker, invitation frame (tell/describe/explain, «расскажите/опишите»; "tell me whether/where" are faux
+   invitations), welfare or procedural check, wh- question, yes/no question (auxiliary first, «ли»),
+   intonation question, otherwise a statement.
+6. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only
+   that matters for contaminated disclosure); otherwise multiple if two or more clauses are questions;
+   otherwise the single question's type; otherwise ``other``.
 
 Everything here is pure and deterministic.
 """
@@ -43,7 +43,7 @@ LANG_EN: Final = "en"
 LANG_RU: Final = "ru"
 LANG_OTHER: Final = "other"
 
-# Past this many tokens the rest is ignored: cues sit at the start and end of clauses, and this bounds the work.
+# Past this many tokens the rest is ignored: cues sit near clause edges, and this bounds the work per turn.
 MAX_TOKENS = 600
 # A wh- word counts as the head of a Russian question only among the first few words ("А вы где жили?").
 RU_WH_WINDOW = 3
@@ -71,14 +71,25 @@ def with_presumption(c: Classification, fact_id: str) -> Classification:
     return replace(c, question_type=SUGGESTIVE, cue=f"presumes undisclosed fact {fact_id}", recommended=False)
 
 
-# --------------------------------------------------------------------------------------------------- tokenising
+# ------------------------------------------------------------------------------------------------ tokenising
+
+
+def _ws(words: str) -> frozenset[str]:
+    """Build a word set normalised exactly like input text (casefold, ё -> е, accents dropped)."""
+    return frozenset(normalize(w) for w in words.split())
+
 
 _TOKEN_RE = re.compile(r"\d+(?:[.:,]\d+)*|[^\W\d_]+(?:['\-][^\W\d_]+)*|\?|!|\.{2,}|…|[.;]|[,:—–]|\s-\s")
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "‘": "'"})
 _SENTENCE_END = frozenset({"?", "!", ".", ";", "…"})
 _COMMA = ","
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _LATIN_RE = re.compile(r"[a-z]")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
+_INDEFINITE_SUFFIXES = frozenset({"нибудь", "либо", "то"})
+_INDEFINITE_BASES = _ws(
+    "кто что где когда как куда откуда кого кому чем какой какая какое какие чей"
+)
 
 
 @dataclass(slots=True)
@@ -108,6 +119,10 @@ def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary
             commas.add(len(words))
             continue
         tok = spelling.get(tok, tok)
+        glued = len(words) not in commas
+        if tok in _INDEFINITE_SUFFIXES and words and words[-1] in _INDEFINITE_BASES and glued:
+            words[-1] = f"{words[-1]}-{tok}"  # «когда нибудь» typed without the hyphen is «когда-нибудь»
+            continue
         if fuzzy is not None and len(tok) >= 5 and tok not in fuzzy:
             tok = fuzzy.correct(tok) or tok
         words.append(tok)
@@ -134,26 +149,30 @@ def _detect(words: Sequence[str], hint: str) -> str:
     return hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER
 
 
-_EN_COMMON = frozenset(
-    "you u the did what where your is are was were tell me how who why when do have i a and to of he she they it "
-    "my this that can could would in on at with about not".split()
+_EN_COMMON = _ws(
+    "you u the did what where your is are was were tell me how who why when do have i a and to of he she "
+    "they it "
+    "my this that can could would in on at with about not"
 )
-_FOREIGN_COMMON = frozenset(
+_FOREIGN_COMMON = _ws(
     "sie der die das und ich nicht ist sind haben wo wie warum wann erzählen mir ihr ihre "
     "vous le les est et je que qui où comment pourquoi quand avez êtes votre moi "
     "usted el los es y qué dónde cómo cuándo por tiene está su me cuénteme "
     "lei il che è dove perché quando ha suo mi "
-    "você o onde como quando tem seu".split()
+    "você o onde como quando tem seu"
 )
 
-# ------------------------------------------------------------------------------------------------ word lists (en)
+# ------------------------------------------------------------------------------------------- word lists (en)
 
 _EN_SPELLING: dict[str, str] = {
     "u": "you", "ya": "you", "yu": "you", "r": "are", "ur": "your", "abt": "about", "bout": "about",
-    "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "wat": "what", "wht": "what", "waht": "what",
-    "whta": "what", "whats": "what", "what's": "what", "hw": "how", "hows": "how", "how's": "how", "wher": "where",
+    "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "wat": "what", "wht": "what",
+    "waht": "what",
+    "whta": "what", "whats": "what", "what's": "what", "hw": "how", "hows": "how", "how's": "how",
+    "wher": "where",
     "whre": "where", "wheres": "where", "where's": "where", "wen": "when", "whn": "when", "when's": "when",
-    "whos": "who", "who's": "who", "hwo": "who", "wich": "which", "whitch": "which", "y'all": "you", "tel": "tell",
+    "whos": "who", "who's": "who", "hwo": "who", "wich": "which", "whitch": "which", "y'all": "you",
+    "tel": "tell",
     "tll": "tell", "cud": "could", "cld": "could", "wud": "would", "wld": "would", "shud": "should",
     "didnt": "didn't", "dont": "don't", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't",
     "wasnt": "wasn't", "werent": "weren't", "havent": "haven't", "hasnt": "hasn't", "hadnt": "hadn't",
@@ -163,60 +182,80 @@ _EN_SPELLING: dict[str, str] = {
     "mmm": "mm", "hmm": "mm", "hm": "mm", "uhhuh": "mhm", "ummm": "um", "yea": "yeah", "ya'll": "you",
 }
 _EN_FUZZY = FuzzyVocabulary(
-    "describe explain happened whether where which about through anything everything remember elaborate "
-    "something surely obviously telling describing explaining".split()
+    _ws("describe explain happened whether where which about through anything everything remember elaborate "
+    "something surely obviously telling describing explaining")
 )
-_EN_FILLERS = frozenset(
-    "ok so and well now alright right please thanks um uh er erm ah oh mm mhm yes yeah yep sure great good fine "
-    "sorry listen look also but then hi hello hey thank".split()
+_EN_FILLERS = _ws(
+    "ok so and well now alright right please thanks um uh er erm ah oh mm mhm yes yeah yep sure great good "
+    "fine "
+    "sorry listen look also but then hi hello hey thank"
 )
-_EN_FILLER_BIGRAMS = frozenset({("thank", "you"), ("excuse", "me"), ("i", "see"), ("got", "it"), ("all", "right")})
+_EN_FILLER_BIGRAMS = frozenset(
+    {("thank", "you"), ("excuse", "me"), ("i", "see"), ("got", "it"), ("all", "right")}
+)
 _EN_FACILITATORS = frozenset(
     {
-        ("go", "on"), ("continue",), ("carry", "on"), ("please", "continue"), ("i", "see"), ("i", "understand"),
-        ("mhm",), ("uh", "huh"), ("mm",), ("ok",), ("i'm", "listening"), ("i", "am", "listening"), ("keep", "going"),
-        ("really",), ("thanks",), ("thank", "you"), ("understood",), ("got", "it"), ("right",), ("i", "hear", "you"),
+        ("go", "on"), ("continue",), ("carry", "on"), ("please", "continue"), ("i", "see"),
+        ("i", "understand"),
+        ("mhm",), ("uh", "huh"), ("mm",), ("ok",), ("i'm", "listening"), ("i", "am", "listening"),
+        ("keep", "going"),
+        ("really",), ("thanks",), ("thank", "you"), ("understood",), ("got", "it"), ("right",),
+        ("i", "hear", "you"),
     }
 )
-_EN_WH = frozenset("who whom whose what where when why which how".split())
-_EN_AUX = frozenset(
-    "do does did is are am was were have has had can could would will shall should may might".split()
+_EN_WH = _ws(
+    "who whom whose what where when why which how"
 )
-_EN_NEG_AUX = frozenset(
-    "didn't don't doesn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't shouldn't "
-    "won't mustn't ain't".split()
+_EN_AUX = _ws(
+    "do does did is are am was were have has had can could would will shall should may might"
 )
-_EN_PRONOUNS = frozenset("i you he she it we they there".split())
-_EN_SUBJECTS = _EN_PRONOUNS | frozenset(
+_EN_NEG_AUX = _ws(
+    "didn't don't doesn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't "
+    "shouldn't "
+    "won't mustn't ain't"
+)
+_EN_PRONOUNS = _ws(
+    "i you he she it we they there"
+)
+_EN_SUBJECTS = _EN_PRONOUNS | _ws(
     "this that these those the your his her their my our anyone anybody someone somebody everyone everybody "
-    "nobody any all".split()
+    "nobody any all"
 )
-_EN_HOW_DETAIL = frozenset("many much long old often far big tall soon late early".split())
-_EN_DETAIL_NOUNS = frozenset(
-    "name names surname colour color time date day year month address number phone kind type sort brand model "
-    "size age language nationality city town country street amount price salary".split()
+_EN_HOW_DETAIL = _ws(
+    "many much long old often far big tall soon late early"
+)
+_EN_DETAIL_NOUNS = _ws(
+    "name names surname colour color time date day year month address number phone kind type sort brand "
+    "model "
+    "size age language nationality city town country street amount price salary"
 )
 # Details that make "what the man's name was" a request for one fact, wherever they stand in the clause.
 _EN_NAMED_DETAILS = frozenset({"name", "names", "surname", "address", "number", "age"})
-_EN_OPEN_VERBS = frozenset(
-    "describe describing explain explaining elaborate share walk talk take go".split()
+_EN_OPEN_VERBS = _ws(
+    "describe describing explain explaining elaborate share walk talk take go"
 )
 _EN_THROUGH_VERBS = frozenset({"walk", "talk", "take", "go"})
 _EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying"})
+_EN_STARTER_VERBS = _EN_TELL_VERBS | {"describe", "explain"}
 _EN_KNOW_VERBS = frozenset({"know", "remember", "recall", "idea", "wonder", "wondering"})
-_EN_FRAME_PREFIX = frozenset(
-    "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly also "
-    "go ahead and".split()
+_EN_FRAME_PREFIX = _ws(
+    "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly "
+    "also "
+    "go ahead and"
 )
-_EN_KNOW_PREFIX = frozenset("can could do would you i i'd want like to let me any was am i'm".split())
-_EN_TAIL_SKIP = frozenset(
-    "me us to please again a bit little briefly in your own words exactly honestly now just us".split()
+_EN_KNOW_PREFIX = _ws(
+    "can could do would you i i'd want like to let me any was am i'm"
 )
-_EN_ABOUT = frozenset("about everything more anything something all story of regarding".split())
+_EN_TAIL_SKIP = _ws(
+    "me us to please again a bit little briefly in your own words exactly honestly now just us"
+)
+_EN_ABOUT = _ws(
+    "about everything more anything something all story of regarding"
+)
 _EN_HAPPEN = frozenset({"happened", "happen", "happens", "happening", "occurred", "went"})
 _EN_NEXT = frozenset({"next", "then", "after", "afterwards", "later"})
-_EN_CONTINUATION_WORDS = frozenset(
-    "and so then what next after that afterwards happened else ok please".split()
+_EN_CONTINUATION_WORDS = _ws(
+    "and so then what next after that afterwards happened else ok please"
 )
 _EN_TAG_WORDS_NO_COMMA = frozenset({"right", "correct"})
 _EN_TAG_WORDS_COMMA = frozenset({"yes", "yeah", "no", "true", "huh", "eh", "innit", "yep"})
@@ -246,10 +285,13 @@ _EN_SURE_WORDS = frozenset({"sure", "certain"})
 _EN_SURE_SUBJECTS = frozenset({"he", "she", "they", "someone", "somebody", "the", "your"})
 _EN_MUST_HAVE_BLOCKERS = frozenset({"this", "it", "that", "which", "what"})
 _EN_WELFARE: tuple[tuple[str, ...], ...] = (
-    ("would", "you", "like"), ("do", "you", "need"), ("do", "you", "want", "some"), ("do", "you", "want", "a"),
-    ("do", "you", "want", "to", "take"), ("do", "you", "want", "to", "stop"), ("do", "you", "want", "water"),
-    ("is", "it", "ok"), ("is", "it", "alright"), ("is", "that", "ok"), ("can", "i", "get"), ("can", "i", "offer"),
-    ("can", "i", "ask"), ("may", "i"), ("shall", "we"), ("should", "we"), ("can", "we"), ("do", "you", "understand"),
+    ("would", "you", "like"), ("do", "you", "need"), ("do", "you", "want", "some"),
+    ("do", "you", "want", "a"),
+    ("do", "you", "want", "to"), ("do", "you", "want", "water"),
+    ("is", "it", "ok"), ("is", "it", "alright"), ("is", "that", "ok"), ("can", "i", "get"),
+    ("can", "i", "offer"),
+    ("can", "i", "ask"), ("may", "i"), ("shall", "we"), ("should", "we"), ("can", "we"),
+    ("do", "you", "understand"),
     ("can", "you", "hear"), ("how", "are", "you"), ("how", "do", "you", "feel"), ("do", "you", "speak"),
     ("are", "you", "ok"), ("are", "you", "alright"), ("are", "you", "comfortable"), ("are", "you", "ready"),
     ("are", "you", "warm"), ("are", "you", "cold"), ("are", "you", "hungry"), ("are", "you", "thirsty"),
@@ -257,93 +299,110 @@ _EN_WELFARE: tuple[tuple[str, ...], ...] = (
     ("did", "you", "understand"), ("are", "you", "following"), ("does", "that", "make", "sense"),
     ("have", "you", "had", "enough"), ("would", "you", "prefer"), ("do", "you", "mind", "if"),
 )
-_EN_ANYTHING_ELSE = (("anything", "else"), ("something", "else"))
-_EN_MORE_DETAIL = (("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"))
-_EN_SUBORDINATORS = frozenset("when if after before once while since because as".split())
-_EN_GREETING = frozenset("hello hi hey morning afternoon evening welcome".split())
+_EN_ANYTHING_ELSE: tuple[tuple[str, ...], ...] = (("anything", "else"), ("something", "else"))
+_EN_MORE_DETAIL: tuple[tuple[str, ...], ...] = (("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"))
+_EN_SUBORDINATORS = _ws(
+    "when if after before once while since because as"
+)
+_EN_GREETING = _ws(
+    "hello hi hey morning afternoon evening welcome"
+)
 _EN_INTRO = (("my", "name"), ("i'm", "a"), ("i", "am", "a"), ("i'm", "from"), ("i", "work"), ("we", "are"))
-_EN_EMPATHY = frozenset("sorry thank thanks understand safe time rush trouble fault brave listen".split())
+_EN_EMPATHY = _ws(
+    "sorry thank thanks understand safe time rush trouble fault brave listen"
+)
 _EN_CHOICE = frozenset({"or"})
 
-# ------------------------------------------------------------------------------------------------ word lists (ru)
+# ------------------------------------------------------------------------------------------- word lists (ru)
 
 _RU_SPELLING: dict[str, str] = {
     "чо": "что", "че": "что", "што": "что", "шо": "что", "чё": "что", "скока": "сколько", "скоко": "сколько",
     "сколька": "сколько", "кагда": "когда", "када": "когда", "кохда": "когда", "гле": "где", "гд": "где",
-    "хде": "где", "пачему": "почему", "почиму": "почему", "пачиму": "почему", "зочем": "зачем", "зачм": "зачем",
+    "хде": "где", "пачему": "почему", "почиму": "почему", "пачиму": "почему", "зочем": "зачем",
+    "зачм": "зачем",
     "ктo": "кто", "каво": "кого", "наверно": "наверное", "ок": "ок", "окей": "ок", "оке": "ок", "ок.": "ок",
     "щас": "сейчас", "тока": "только", "ваще": "вообще", "расскажити": "расскажите", "раскажи": "расскажи",
     "раскажите": "расскажите", "опешите": "опишите", "опеши": "опиши", "обьясните": "объясните",
     "обьясни": "объясни", "обьяснить": "объяснить", "разьве": "разве", "нетак": "не", "ага": "ага",
 }
 _RU_FUZZY = FuzzyVocabulary(
-    "расскажите расскажи рассказать опишите описать объясните объяснить поясните пояснить поделитесь почему "
-    "сколько когда случилось произошло наверное наверняка неужели подробнее поподробнее продолжайте".split()
+    _ws(
+        "расскажите расскажи рассказать опишите описать объясните объяснить поясните пояснить поделитесь "
+        "почему сколько когда случилось произошло наверное наверняка неужели подробнее поподробнее "
+        "продолжайте"
+    )
 )
-_RU_FILLERS = frozenset(
-    "а и ну так хорошо ладно понятно ясно спасибо слушайте послушайте простите извините значит вот теперь тогда "
-    "ок да угу ага хм эм м итак пожалуйста отлично понял поняла хорошо окей".split()
+_RU_FILLERS = _ws(
+    "а и ну так хорошо ладно понятно ясно спасибо слушайте послушайте простите извините значит вот теперь "
+    "тогда "
+    "ок да угу ага хм эм м итак пожалуйста отлично понял поняла хорошо окей"
 )
 _RU_FACILITATORS = frozenset(
     {
-        ("понятно",), ("ясно",), ("угу",), ("ага",), ("продолжайте",), ("продолжай",), ("слушаю",), ("я", "слушаю"),
+        ("понятно",), ("ясно",), ("угу",), ("ага",), ("продолжайте",), ("продолжай",), ("слушаю",),
+        ("я", "слушаю"),
         ("понимаю",), ("я", "понимаю"), ("хорошо",), ("ок",), ("да",), ("так",), ("правда",), ("спасибо",),
         ("продолжайте", "пожалуйста"), ("пожалуйста", "продолжайте"), ("я", "вас", "слушаю"), ("ясненько",),
         ("понял",), ("поняла",), ("ладно",), ("отлично",), ("м",), ("хм",), ("да", "я", "слушаю"),
     }
 )
-_RU_WH = frozenset(
+_RU_WH = _ws(
     "кто кого кому кем ком что чего чему чем чём где куда откуда когда как почему зачем отчего сколько "
-    "чей чья чье чьи чьего чьей чьим чьих какой какая какое какие какого какую каком каким какими каких какому "
-    "каков какова каковы".split()
+    "чей чья чье чьи чьего чьей чьим чьих какой какая какое какие какого какую каком каким какими каких "
+    "какому "
+    "каков какова каковы"
 )
 # Wh- words that after a comma usually open a subordinate clause, not a new question.
 _RU_WH_SUBORDINATE = frozenset({"когда", "где", "куда", "откуда"})
 _RU_SUBORDINATORS = frozenset({"когда", "если", "пока", "после", "перед", "как-только"})
 # A wh- word right after one of these is a conjunction or relative pronoun ("спасибо, что", "видели, как").
-_RU_NOT_WH_AFTER = frozenset(
+_RU_NOT_WH_AFTER = _ws(
     "спасибо жаль рад рада хорошо уверен уверена думаю знаю вижу понимаю всё все то это тот так тем ни "
-    "кроме чем ли".split()
+    "кроме чем ли"
 )
+# «как я уже сказала», «как и раньше», «как будто»: «как» as a conjunction, not a question word.
+_RU_KAK_CONJUNCTION = frozenset({"я", "мы", "и", "будто", "бы", "только"})
 _RU_COMPLEMENT_PREFIXES = (
     "зна", "помн", "видел", "видит", "видишь", "видите", "видела", "слыш", "сказ", "говор", "реш", "объясн",
-    "спраш", "спрос", "понима", "понял", "дума", "замеч", "замет", "узна", "выясн", "сообщ", "показ", "интерес",
+    "спраш", "спрос", "понима", "понял", "дума", "замеч", "замет", "узна", "выясн", "сообщ", "показ",
+    "интерес",
     "проверя", "спрашива", "уточн", "писал", "писа", "читал",
 )
-_RU_INV_VERBS = frozenset(
+_RU_INV_VERBS = _ws(
     "расскажите расскажи рассказать расскажешь расскажете опишите опиши описать опишете объясните объясни "
-    "объяснить поясните поясни пояснить поделитесь поделись поделиться перескажите перескажи".split()
+    "объяснить поясните поясни пояснить поделитесь поделись поделиться перескажите перескажи услышать "
+    "послушать"
 )
 # Verbs that ask for a specific answer; with a wh- clause after them they make a faux invitation.
-_RU_TELL_VERBS = frozenset(
+_RU_TELL_VERBS = _ws(
     "скажите скажи сказать скажете подскажите подскажи уточните уточни уточнить назовите назови назвать "
-    "вспомните вспомни вспомнить".split()
+    "вспомните вспомни вспомнить"
 )
 _RU_NAME_VERBS = frozenset({"назовите", "назови", "назвать", "уточните", "уточни", "уточнить"})
 _RU_KNOW_VERBS = frozenset({"знаете", "знаешь", "помните", "помнишь", "припоминаете", "представляете"})
-_RU_FRAME_PREFIX = frozenset(
+_RU_FRAME_PREFIX = _ws(
     "вы ты можете можешь могли мог могла бы не сможете пожалуйста мне нам хотите хотелось хочу чтобы "
     "попробуйте ещё еще что-нибудь что-то теперь давайте а и ну ли сейчас подробно подробнее коротко кратко "
-    "немного вкратце".split()
+    "немного вкратце"
 )
-_RU_TAIL_SKIP = frozenset(
+_RU_TAIL_SKIP = _ws(
     "мне нам пожалуйста своими словами подробно вкратце коротко честно точно сначала вы ты ещё еще "
-    "теперь сейчас".split()
+    "теперь сейчас"
 )
-_RU_ABOUT = frozenset(
-    "о об обо про подробнее поподробнее подробно всё все больше побольше немного историю что-нибудь что-то".split()
+_RU_ABOUT = _ws(
+    "о об обо про подробнее поподробнее подробно всё все больше побольше немного историю что-нибудь что-то"
 )
-_RU_HAPPEN = frozenset({"случилось", "произошло", "происходило", "случилось", "приключилось", "стряслось"})
+_RU_HAPPEN = frozenset({"случилось", "произошло", "происходило", "приключилось", "стряслось"})
 _RU_NEXT = frozenset({"дальше", "потом", "затем", "после", "далее", "этого"})
-_RU_CONTINUATION_WORDS = frozenset(
-    "а и что ну так дальше потом затем после этого было случилось произошло далее".split()
+_RU_CONTINUATION_WORDS = _ws(
+    "а и что ну так дальше потом затем после этого было случилось произошло далее"
 )
-_RU_HOW_DETAIL = frozenset(
-    "звали зовут называется называлась называлось далеко часто долго много давно скоро поздно рано".split()
+_RU_HOW_DETAIL = _ws(
+    "звали зовут называется называлась называлось далеко часто долго много давно скоро поздно рано"
 )
-_RU_DETAIL_NOUNS = frozenset(
+_RU_DETAIL_NOUNS = _ws(
     "имя имени фамилию фамилия фамилии отчество адрес адреса возраст номер номера дату дата числа число "
-    "цвет цвета время название названия марку марка".split()
+    "цвет цвета время название названия марку марка"
 )
 _RU_WHAT_DETAIL = frozenset({"за"})
 _RU_TAGS: tuple[tuple[tuple[str, ...], bool], ...] = (
@@ -362,50 +421,74 @@ _RU_SUGGESTIVE_WORDS: dict[str, str] = {
     "признайте": "«признайте» (admit it)",
     "признайся": "«признайся» (admit it)",
 }
-_RU_ZHE_NOT_AFTER = frozenset(
-    "тот та то те того той том тем такой такая такие там тогда так туда оттуда сразу здесь тут один одна одно "
-    "тому та".split()
+_RU_ZHE_NOT_AFTER = _ws(
+    "тот та то те того той том тем такой такая такие там тогда так туда оттуда сразу здесь тут один одна "
+    "одно "
+    "тому та"
 )
 _RU_WELFARE: tuple[tuple[str, ...], ...] = (
     ("хотите", "воды"), ("хотите", "пить"), ("хотите", "чаю"), ("хотите", "чай"), ("хотите", "есть"),
-    ("хотите", "перерыв"), ("хотите", "отдохнуть"), ("хотите", "прерваться"), ("хотите", "сделать", "перерыв"),
+    ("хотите", "перерыв"), ("хотите", "отдохнуть"), ("хотите", "прерваться"),
+    ("хотите", "сделать", "перерыв"),
     ("хотите", "чтобы"), ("хотите", "позвонить"), ("вам", "нужен"), ("вам", "нужна"), ("вам", "нужно"),
     ("вам", "нужны"), ("вам", "удобно"), ("вам", "холодно"), ("вам", "жарко"), ("вам", "понятно"),
     ("вам", "комфортно"), ("вы", "готовы"), ("можно", "я"), ("можно", "мне"), ("можно", "вас"),
     ("как", "вы", "себя", "чувствуете"), ("как", "ты", "себя", "чувствуешь"), ("как", "дела"),
     ("как", "самочувствие"), ("вам", "налить"), ("принести", "вам"), ("давайте", "продолжим"), ("продолжим",),
-    ("у", "вас", "есть", "вопросы"), ("вы", "меня", "понимаете"), ("понимаете", "меня"), ("вы", "меня", "поняли"),
+    ("у", "вас", "есть", "вопросы"), ("вы", "меня", "понимаете"), ("понимаете", "меня"),
+    ("вы", "меня", "поняли"),
     ("вам", "лучше"), ("вы", "в", "порядке"), ("всё", "в", "порядке"), ("все", "в", "порядке"),
     ("не", "хотите", "ли"), ("хотите", "ли"),
 )
-_RU_SECOND_PERSON = frozenset("вы вам вас ты тебе тебя у".split())
-_RU_UNPUNCTUATED_OPENERS = frozenset({"вам", "вас", "вы", "ты", "тебе", "тебя"})
-_RU_GREETING = frozenset("здравствуйте здравствуй привет добрый доброе".split())
-_RU_INTRO = (("меня", "зовут"), ("я", "из"), ("я", "работаю"), ("мы", "из"), ("я", "трудовой"), ("я", "инспектор"))
+# «Давайте ...?», «Можно ...?», «Хотите ...?» propose or offer something; «можно ли» asks about the case.
+_RU_OFFER_OPENERS = frozenset({"давайте", "можно", "хотите", "хочешь", "желаете"})
+_RU_SECOND_PERSON = _ws(
+    "вы вам вас ты тебе тебя у"
+)
+_RU_UNPUNCTUATED_OPENERS = frozenset(
+    {"вам", "вас", "вы", "ты", "тебе", "тебя", "он", "она", "они", "кто-нибудь", "кто-то", "у"}
+)
+_RU_GREETING = _ws(
+    "здравствуйте здравствуй привет добрый доброе"
+)
+_RU_INTRO = (
+    ("меня", "зовут"), ("я", "из"), ("я", "работаю"), ("мы", "из"), ("я", "трудовой"), ("я", "инспектор"),
+)
 _RU_CHOICE = frozenset({"или", "либо"})
-_RU_CLAUSE_PRONOUNS = frozenset("он она они вы вас вам у ты тебя тебе кто-нибудь кто-то".split())
+_RU_CLAUSE_PRONOUNS = _ws(
+    "он она они вы вас вам у ты тебя тебе кто-нибудь кто-то"
+)
 
-# --------------------------------------------------------------------------------------------- generic (other)
+# ------------------------------------------------------------------------------------------- generic (other)
 
-_GEN_WH = frozenset(
+_GEN_WH = _ws(
     "wer wen wem wessen wo wohin woher wann wie warum wieso weshalb welche welcher welches wieviel "
     "qui quoi où quand comment pourquoi combien quel quelle quels quelles "
     "quién quien qué dónde cuándo cómo cuánto cuánta cuántos cuál "
     "chi cosa dove quando come perché quanto quale "
     "quem onde porquê qual "
     "хто що де коли як чому скільки який яка яке куди звідки навіщо "
-    "kim ne nerede nasıl neden niye kaç hangi".split()
+    "kim ne nerede nasıl neden niye kaç hangi"
 )
-_GEN_INV = frozenset(
-    "erzählen erzähl erzählt beschreiben beschreib erklären erklär raconte racontez racontez-moi décrivez décris "
+_GEN_INV = _ws(
+    "erzählen erzähl erzählt beschreiben beschreib erklären erklär raconte racontez racontez-moi décrivez "
+    "décris "
     "expliquez explique cuénteme cuéntame cuente cuéntenos describa descríbame explíqueme racconti racconta "
-    "raccontami descriva descrivi spieghi conte conta descreva розкажіть розкажи опишіть опиши поясніть поясни "
-    "anlatın anlat açıklayın".split()
+    "raccontami descriva descrivi spieghi conte conta descreva розкажіть розкажи опишіть опиши поясніть "
+    "поясни "
+    "anlatın anlat açıklayın"
 )
-_GEN_TAGS = frozenset("wahr oder n'est-ce-pas pas hein non verdad vero né não правда так mi".split())
+_GEN_TAG_PHRASES = frozenset(
+    normalize(p)
+    for p in (
+        "nicht wahr", "oder", "n'est-ce pas", "hein", "non", "verdad", "no", "vero", "non è vero", "né",
+        "não é",
+        "правда", "так", "чи не так", "хіба ні", "değil mi", "right",
+    )
+)
 
 
-# ---------------------------------------------------------------------------------------------- clause verdicts
+# ------------------------------------------------------------------------------------------- clause verdicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,7 +546,7 @@ def _quote(words: Sequence[str], limit: int = 4) -> str:
     return text + ("..." if len(words) > limit else "")
 
 
-# ------------------------------------------------------------------------------------------------ English rules
+# --------------------------------------------------------------------------------------------- English rules
 
 
 class _English:
@@ -522,18 +605,20 @@ class _English:
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if (w in _EN_AUX or w in _EN_NEG_AUX) and nxt in _EN_SUBJECTS:
             return True
-        if w in _EN_TELL_VERBS | {"describe", "explain"} and (nxt in ("me", "us", "about", "") or after_comma):
+        if w in _EN_STARTER_VERBS and (nxt in ("me", "us", "about", "") or after_comma):
             return True
         if w in _EN_WH:
             if in_frame or nxt == "":
                 return True
             if nxt in _EN_AUX or nxt in _EN_NEG_AUX:
                 return True
+            if w in ("who", "what") and nxt not in _EN_SUBJECTS:
+                return True  # "who met you", "who else sleeps there": the wh- word is the subject
+            if w == "how" and nxt in _EN_HOW_DETAIL and after_comma:
+                return True  # "..., how many people worked there?"
             if nxt in _EN_HOW_DETAIL or nxt in _EN_DETAIL_NOUNS or nxt in ("else", "kind", "exactly"):
                 j = i + 2
                 return j >= len(words) or words[j] in _EN_AUX or words[j] in _EN_NEG_AUX
-            if w in ("who", "what") and nxt not in _EN_SUBJECTS:
-                return True
         return False
 
     def split(self, s: _Sentence) -> list[_Span]:
@@ -588,7 +673,8 @@ class _English:
             if v in _EN_THROUGH_VERBS:
                 if nxt == "through" or (nxt in ("me", "us") and nxt2 == "through"):
                     return j, "open"
-                if v == "talk" and nxt in ("about", "me") and (nxt == "about" or nxt2 == "about"):
+                nxt3 = words[j + 3] if j + 3 < len(words) else ""
+                if v == "talk" and (nxt == "about" or nxt2 == "about" or (nxt == "to" and nxt3 == "about")):
                     return j, "open"
             elif v in _EN_OPEN_VERBS:
                 return j, "open"
@@ -654,7 +740,8 @@ class _English:
                 return _q(INVITATION, f"invitation {label} + 'what happened'")
             if "about" in rest:
                 return _q(INVITATION, f"invitation {label} + 'what ... about'")
-            detail = nxt if nxt in _EN_DETAIL_NOUNS else next((x for x in rest if x in _EN_NAMED_DETAILS), None)
+            named = next((x for x in rest if x in _EN_NAMED_DETAILS), None)
+            detail = nxt if nxt in _EN_DETAIL_NOUNS else named
             if detail:
                 return _q(DIRECTIVE, f"faux invitation {label} + 'what {detail}'")
             if kind == "tell":
@@ -736,17 +823,18 @@ class _English:
             if _has_seq(words, seq) >= 0:
                 return _q(SUGGESTIVE, f"leading phrase {cue}")
         for i, w in enumerate(words):
-            if w == "must've" or (w == "must" and i + 1 < len(words) and words[i + 1] in ("have", "of")):
-                if i == 0 or words[i - 1] not in _EN_MUST_HAVE_BLOCKERS:
-                    return _q(SUGGESTIVE, "presumption 'must have'")
-            if w in _EN_SURE_WORDS and i + 1 < len(words) and words[i + 1] in _EN_SURE_SUBJECTS and i >= 1:
-                if words[i - 1] in ("i'm", "am", "we're", "are"):
-                    return _q(SUGGESTIVE, f"presumption 'I'm {w} {words[i + 1]}...'")
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            prev = words[i - 1] if i > 0 else ""
+            must_have = w == "must've" or (w == "must" and nxt in ("have", "of"))
+            if must_have and prev not in _EN_MUST_HAVE_BLOCKERS:
+                return _q(SUGGESTIVE, "presumption 'must have'")
+            if w in _EN_SURE_WORDS and nxt in _EN_SURE_SUBJECTS and prev in ("i'm", "am", "we're", "are"):
+                return _q(SUGGESTIVE, f"presumption 'I'm {w} {nxt}...'")
         if len(body) >= 2:
             head, nxt = body[0], body[1]
-            if head in _EN_NEG_AUX and nxt in _EN_SUBJECTS:
-                if not (nxt == "you" and len(body) > 2 and body[2] in ("like", "mind", "worry")):
-                    return _q(SUGGESTIVE, f"negative opening '{head} {nxt}'")
+            offer = nxt == "you" and len(body) > 2 and body[2] in ("like", "mind", "worry")
+            if head in _EN_NEG_AUX and nxt in _EN_SUBJECTS and not offer:
+                return _q(SUGGESTIVE, f"negative opening '{head} {nxt}'")
             if head in _EN_AUX and len(body) >= 3 and nxt in _EN_SUBJECTS and body[2] == "not":
                 return _q(SUGGESTIVE, f"negative question '{head} {nxt} not'")
         return None
@@ -762,7 +850,7 @@ class _English:
         return _stmt("statement, no question")
 
 
-# ------------------------------------------------------------------------------------------------ Russian rules
+# --------------------------------------------------------------------------------------------- Russian rules
 
 
 def _ru_past(word: str) -> bool:
@@ -784,7 +872,7 @@ class _Russian:
     def skip_fillers(self, words: Sequence[str]) -> int:
         i = 0
         while i < len(words) and words[i] in _RU_FILLERS:
-            # «спасибо, что ...», «хорошо, что ...»: the «что» is a conjunction; keep the filler so it is seen.
+            # «спасибо, что ...», «хорошо, что ...»: the «что» is a conjunction; keep the filler in view.
             if i + 1 < len(words) and words[i + 1] in ("что", "за"):
                 break
             i += 1
@@ -812,14 +900,15 @@ class _Russian:
                 prev = words[i - 1] if i > start else ""
                 if prev in _RU_NOT_WH_AFTER or (prev and _ru_complement(prev)):
                     return -1
-                if w == "как" and i + 1 < len(words) and words[i + 1] in ("я", "мы", "и", "будто", "бы", "только"):
+                if w == "как" and i + 1 < len(words) and words[i + 1] in _RU_KAK_CONJUNCTION:
                     return -1
                 return i
             if _ru_complement(w) or w in _RU_INV_VERBS or w in _RU_TELL_VERBS:
                 return -1
         return -1
 
-    def is_starter(self, s: _Sentence, i: int, clause_start: int, after_comma: bool, after_conj: bool) -> bool:
+    def is_starter(self, s: _Sentence, i: int, start: int, after_comma: bool, after_conj: bool) -> bool:
+        """Say whether a new question clause starts at ``s.words[i]`` (this clause began at ``start``)."""
         w = s.words
         if i >= len(w):
             return False
@@ -842,7 +931,7 @@ class _Russian:
             prev = w[i - 1]
             if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER:
                 return False
-            return self.wh_at(w[:i], clause_start + self.skip_fillers(w[clause_start:i])) >= 0
+            return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
         return False
 
     def split(self, s: _Sentence) -> list[_Span]:
@@ -984,9 +1073,9 @@ class _Russian:
             return _stmt(f"facilitator «{words[0]}»" if words else "empty")
         if tuple(body) in _RU_FACILITATORS or tuple(words) in _RU_FACILITATORS:
             return _stmt(f"facilitator «{' '.join(body)}»")
-        if any(x in ("подробнее", "поподробнее") for x in body) and self.wh_at(words, c.start) < 0:
-            if "ли" not in body:
-                return _q(INVITATION, "asks for «подробнее»")
+        more = any(x in ("подробнее", "поподробнее") for x in body)
+        if more and "ли" not in body and self.wh_at(words, c.start) < 0:
+            return _q(INVITATION, "asks for «подробнее»")
         sug = self.suggestive(c)
         if sug is not None:
             return sug
@@ -998,6 +1087,8 @@ class _Russian:
                 return _stmt(f"welfare/procedural check «{' '.join(seq)}»")
         if body in (["как", "вы"], ["как", "ты"]):
             return _stmt("welfare check «как вы?»")
+        if body[0] in _RU_OFFER_OPENERS and (len(body) == 1 or body[1] != "ли"):
+            return _stmt(f"offer or proposal «{body[0]} ...»")
         if (c.qmark or c.unpunctuated) and any(x in ("что-нибудь", "что-то") for x in body) and "ещё" in body:
             return _q(INVITATION, "asks for «что-нибудь ещё»")
         choice = any(x in _RU_CHOICE for x in body)
@@ -1023,7 +1114,7 @@ class _Russian:
             if choice:
                 return _q(OPTION_POSING, "either/or choice («... или ...?»)")
             return _q(OPTION_POSING, "intonation question «...?»")
-        if c.unpunctuated and body[0] in _RU_UNPUNCTUATED_OPENERS | {"у"} and any(_ru_past(x) for x in body):
+        if c.unpunctuated and body[0] in _RU_UNPUNCTUATED_OPENERS and any(_ru_past(x) for x in body):
             return _q(OPTION_POSING, "unpunctuated yes/no question «вам/вы ...»")
         return self.statement(c)
 
@@ -1037,18 +1128,18 @@ class _Russian:
                 return _q(SUGGESTIVE, cue)
             if w == "ведь" and (question or any(_ru_past(x) for x in words)):
                 return _q(SUGGESTIVE, "particle «ведь»")
-            if w == "же" and i > 0 and words[i - 1] not in _RU_ZHE_NOT_AFTER and self.wh_at(words, c.start) < 0:
-                if question or any(_ru_past(x) for x in words):
-                    return _q(SUGGESTIVE, "particle «же»")
+            zhe = w == "же" and i > 0 and words[i - 1] not in _RU_ZHE_NOT_AFTER
+            if zhe and (question or any(_ru_past(x) for x in words)) and self.wh_at(words, c.start) < 0:
+                return _q(SUGGESTIVE, "particle «же»")
             if w in ("наверное", "наверно") and question:
                 return _q(SUGGESTIVE, "«наверное» in a question")
             if w == "должно" and i + 1 < len(words) and words[i + 1] == "быть":
                 return _q(SUGGESTIVE, "presumption «должно быть»")
         if _has_seq(words, ("не", "правда", "ли")) >= 0:
             return _q(SUGGESTIVE, "«не правда ли»")
-        if body and body[0] == "не" and "ли" in body:
-            if not (len(body) > 1 and body[1] in ("хотите", "хотели", "могли", "можете")):
-                return _q(SUGGESTIVE, "negative question «не ... ли»")
+        polite = len(body) > 1 and body[1] in ("хотите", "хотели", "могли", "можете")
+        if body and body[0] == "не" and "ли" in body and not polite:
+            return _q(SUGGESTIVE, "negative question «не ... ли»")
         return None
 
     def statement(self, c: _Clause) -> _Verdict:
@@ -1060,20 +1151,25 @@ class _Russian:
         return _stmt("statement, no question")
 
 
-# ------------------------------------------------------------------------------------------------ generic rules
+# --------------------------------------------------------------------------------------------- generic rules
+
+
+_NO_SPELLING: dict[str, str] = {}
 
 
 class _Generic:
     """Language-neutral fallback: question marks, a few wh- and invitation words and tag endings."""
 
     lang = LANG_OTHER
-    spelling: dict[str, str] = {}
+    spelling = _NO_SPELLING
     fuzzy: FuzzyVocabulary | None = None
 
     def classify_sentence(self, s: _Sentence) -> _Verdict:
         w = s.words
-        if len(w) >= 3 and w[-1] in _GEN_TAGS and (len(w) - 1) in s.commas:
-            return _q(SUGGESTIVE, f"tag ending ', {w[-1]}?' (generic rules)")
+        for k in (3, 2, 1):
+            tail = " ".join(w[-k:])
+            if len(w) > k and (len(w) - k) in s.commas and tail in _GEN_TAG_PHRASES:
+                return _q(SUGGESTIVE, f"tag ending ', {tail}?' (generic rules)")
         if w[0] in _GEN_INV or (len(w) > 1 and w[1] in _GEN_INV):
             return _q(INVITATION, f"invitation verb '{w[0]}' (generic rules)")
         if any(x in _GEN_WH for x in w[:2]):
@@ -1105,7 +1201,7 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
         skip = rules.skip_fillers(words)
         clause = _Clause(words, skip, s.qmark, s.terminal, unpunctuated, commas, alt, comma_end)
         clauses.append(clause)
-    # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") is not a question.
+    # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") asks nothing.
     while len(clauses) > 1 and (rules.subordinate(clauses[0]) or _bare_frame(rules, clauses[0])):
         clauses.pop(0)
     verdicts: list[_Verdict] = []
@@ -1128,7 +1224,7 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
 
 
 def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
-    """Say whether a clause is only a frame ("Tell me, ...", «Можете сказать, ...») opening the next clause."""
+    """Say whether a clause is only a frame ("Tell me, ...", «Можете сказать, ...») opening the next one."""
     body = c.body
     if isinstance(rules, _English):
         verbs, extra = _EN_TELL_VERBS, _EN_FRAME_PREFIX | {"me", "us", "please"}
@@ -1140,7 +1236,7 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
 def classify(text: str, lang: str = "auto") -> Classification:
     """Classify one utterance as a question type and say which cue decided."""
     hint = (lang or "auto").split("-")[0].lower()
-    lines = [normalize(line.replace("’", "'").replace("ʼ", "'").replace("`", "'")) for line in text.splitlines()]
+    lines = [normalize(line.translate(_APOSTROPHES)) for line in text.splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines:
         return _result(OTHER, "no words", hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER, 0)

@@ -20,6 +20,8 @@ from bot.persona.model import RECOMMENDED_TYPES, QuestionType
 
 DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "questions.tsv"
 LABELS: tuple[str, ...] = tuple(t.value for t in QuestionType)
+# Column headings short enough for the matrix to fit a phone screen.
+SHORT = {"option_posing": "option", "invitation": "invit."}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,8 @@ def load(path: Path) -> list[Item]:
         if not row or not "".join(row).strip():
             continue
         if len(row) != 3 or row[1] not in LABELS:
-            raise ConfigError(f"{path}:{n}: expected 'lang<TAB>label<TAB>text' with a known label, got {row!r}")
+            expected = "expected 'lang<TAB>label<TAB>text' with a known label"
+            raise ConfigError(f"{path}:{n}: {expected}, got {row!r}")
         items.append(Item(row[0], row[1], row[2]))
     return items
 
@@ -118,7 +121,7 @@ def format_report(report: Report, errors: bool = False) -> str:
     for label in LABELS:
         n = sum(report.confusion[label].values())
         out.append(f"| {label} | {report.precision(label):.1%} | {report.recall(label):.1%} | {n} |")
-    short = {label: label.replace("option_posing", "option").replace("invitation", "invit.") for label in LABELS}
+    short = {label: SHORT.get(label, label) for label in LABELS}
     out += ["", "Confusion matrix (rows: label, columns: predicted)", ""]
     out.append("| label \\ predicted | " + " | ".join(short[x] for x in LABELS) + " |")
     out.append("|---" * (len(LABELS) + 1) + "|")
