@@ -300,7 +300,9 @@ _EN_WELFARE: tuple[tuple[str, ...], ...] = (
     ("have", "you", "had", "enough"), ("would", "you", "prefer"), ("do", "you", "mind", "if"),
 )
 _EN_ANYTHING_ELSE: tuple[tuple[str, ...], ...] = (("anything", "else"), ("something", "else"))
-_EN_MORE_DETAIL: tuple[tuple[str, ...], ...] = (("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"))
+_EN_MORE_DETAIL: tuple[tuple[str, ...], ...] = (
+    ("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"),
+)
 _EN_SUBORDINATORS = _ws(
     "when if after before once while since because as"
 )
