@@ -37,6 +37,7 @@ import csv
 import dataclasses
 import hashlib
 import hmac
+import importlib
 import json
 import logging
 import re
@@ -455,6 +456,21 @@ EXPORTERS: dict[str, Exporter] = {"md": export_markdown, "json": export_json, "c
 """Export formats by name; ``understudy transcripts export --format NAME`` looks them up here."""
 
 
+EXPORTER_MODULES: dict[str, str] = {"html": "bot.review.report"}
+"""Formats whose module registers its exporter when imported, on first use (keeps Jinja2 out of the rest)."""
+
+
+def find_exporter(fmt: str) -> Exporter:
+    """Return the exporter of a format, importing its module if needed; raise ConfigError if there is none."""
+    if fmt not in EXPORTERS and fmt in EXPORTER_MODULES:
+        importlib.import_module(EXPORTER_MODULES[fmt])
+    exporter = EXPORTERS.get(fmt)
+    if exporter is None:
+        known = ", ".join(sorted(set(EXPORTERS) | set(EXPORTER_MODULES)))
+        raise ConfigError(f"no exporter for format {fmt!r} (available: {known})")
+    return exporter
+
+
 def register_exporter(fmt: str, exporter: Exporter) -> None:
     """Make ``exporter`` available as ``--format fmt`` (the HTML report registers itself this way)."""
     EXPORTERS[fmt] = exporter
@@ -557,10 +573,7 @@ async def cmd_export(
     session_ids: Sequence[int] | None = None,
 ) -> ExportResult:
     """Export every session (or the given ids) in ``fmt`` into ``out_dir``, created if needed."""
-    exporter = EXPORTERS.get(fmt)
-    if exporter is None:
-        known = ", ".join(sorted(EXPORTERS))
-        raise ConfigError(f"no exporter for format {fmt!r} (available: {known})")
+    exporter = find_exporter(fmt)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -393,7 +393,7 @@ async def test_export_streams_across_batches(tmp_path: Path, clock: FixedClock) 
 
 
 async def test_export_of_an_unknown_format_names_the_known_ones(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="available: csv, json, md"):
+    with pytest.raises(ConfigError, match="available: csv, html, json, md"):
         await t.cmd_export(store, tmp_path, "pdf")
 
 
@@ -496,3 +496,13 @@ async def test_export_memory_stays_flat_as_sessions_grow(tmp_path: Path, clock: 
     small = await _export_peak(tmp_path, clock, 250)
     large = await _export_peak(tmp_path, clock, 1000)
     assert large < small * FLAT_MEMORY_TOLERANCE
+
+
+async def test_the_html_format_is_loaded_on_first_use(
+    store: Store, clock: FixedClock, tmp_path: Path
+) -> None:
+    await _interview(store, clock)
+    result = await t.cmd_export(store, tmp_path, "html", pseudonymize=True)
+    assert "index.html" in [p.name for p in result.paths]
+    assert result.sessions == 1
+    assert NAME not in "".join(p.read_text(encoding="utf-8") for p in result.paths)
