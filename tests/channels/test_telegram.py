@@ -377,6 +377,24 @@ async def test_fifty_chats_interleaving_each_get_answers_in_order(api: FakeBotAp
         assert sorted(s.turns for s in sessions) == [len(questions)] * len(trainees)
 
 
+async def test_a_typing_delay_holds_up_only_its_own_chat(api: FakeBotApi, tmp_path: Path) -> None:
+    async with running_bot(api, tmp_path, delay_scale=1.0):
+        slow, quick = Trainee(api, 130), Trainee(api, 131)
+        await asyncio.gather(_open_interview(slow), _open_interview(quick))
+
+        def typing(chat_id: int) -> int:
+            return sum(1 for c in api.calls_of("sendChatAction") if c.params["chat_id"] == chat_id)
+
+        before = typing(slow.chat_id)
+        slow.send("tell me your story")  # a long reply: the longest typing pause
+        await api.wait_for(lambda: typing(slow.chat_id) > before)
+        quick.send("hello")  # a short reply, asked while the slow chat's persona is still typing
+        assert await quick.texts(1) == ["Hi. I am Mira."]
+        assert api.texts(slow.chat_id)[slow.seen :] == []
+        (story,) = await slow.texts(1)
+        assert story.startswith("It is a long story.")
+
+
 class ExplodingService(SessionService):
     """A session service that fails on one word, to exercise the error handler."""
 

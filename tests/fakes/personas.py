@@ -61,6 +61,11 @@ topics:
         match: {any: [live, sleep]}
         reply: "In a container behind the crane."
         effects: {disclose: [lives_on_site]}
+      - id: story
+        match: {any: [story]}
+        reply: >-
+          It is a long story. I came for a job in a kitchen, then they sent me to the building site, and the
+          foreman said I must work there until the debt for the ticket and the visa is paid back.
       - id: bye
         match: {any: [bye, goodbye]}
         reply: "Goodbye."
