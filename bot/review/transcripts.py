@@ -358,7 +358,7 @@ def render_text(item: ExportItem) -> str:
         f"Trainee: {item.trainee} ({item.trainee_ref}) · chat {item.chat_ref}",
         f"Started {format_time(session.started_at)} · {_status(session)}"
         + (f" {format_time(session.ended_at)}" if session.ended_at else "")
-        + f" · {session.turns} trainee turns",
+        + f" · trainee turns: {session.turns}",
         "",
     ]
     for turn in item.turns:
@@ -585,7 +585,7 @@ async def cmd_export(
         written = await exporter(items, out_dir, personas_lookup)
     except OSError as exc:
         raise UnderstudyError(f"cannot write the export into {out_dir}: {exc}") from exc
-    LOGGER.info("exported %s sessions as %s into %s", len(seen), fmt, out_dir)
+    LOGGER.debug("exported %s sessions as %s into %s", len(seen), fmt, out_dir)
     return ExportResult(written, len(seen))
 
 
