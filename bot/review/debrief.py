@@ -616,7 +616,12 @@ RAPPORT: dict[str, str] = {
 
 
 def _subject_fact(persona: Persona, turn: TurnLike, fact_turn: Mapping[str, int], number: int) -> str | None:
-    """Pick the fact a weak moment was about: presumed, disclosed, the rule's, then the topic's next one."""
+    """Pick the fact a weak moment was about.
+
+    In order: the fact the question presumed; a fact disclosed in that turn; a fact the fired rule discloses;
+    a fact disclosed by a sibling rule (one sharing a positive match term with the fired rule, like the
+    low-trust and high-trust answers to one question); the topic's next undisclosed fact; its first fact.
+    """
     presumed = turn.extra.get("presumed")
     cue = turn.cue or ""
     if not isinstance(presumed, str) and cue.startswith("presumes"):
@@ -627,14 +632,24 @@ def _subject_fact(persona: Persona, turn: TurnLike, fact_turn: Mapping[str, int]
     for fact_id in turn.disclosed:
         if fact_id in known:
             return fact_id
-    rule_facts: dict[str, list[str]] = {}
+    rules = {rule.id: (topic, rule) for topic, rule in persona.all_rules()}
     topic_facts: dict[str | None, list[str]] = {}
-    for topic, rule in persona.all_rules():
-        rule_facts[rule.id] = list(rule.effects.disclose)
-        topic_facts.setdefault(topic, []).extend(rule.effects.disclose)
-    if turn.rule and rule_facts.get(turn.rule):
-        return rule_facts[turn.rule][0]
+    for topic, rule in rules.values():
+        topic_facts.setdefault(topic, []).extend(f for f in rule.effects.disclose if f in known)
+    fired = rules.get(turn.rule or "")
     topic = turn.extra.get("previous_topic") or turn.extra.get("topic")
+    if fired is not None:
+        own = [f for f in fired[1].effects.disclose if f in known]
+        if own:
+            return own[0]
+        terms = set(fired[1].match.any) | set(fired[1].match.all)
+        for _, rule in rules.values():
+            if terms & (set(rule.match.any) | set(rule.match.all)):
+                shared = [f for f in rule.effects.disclose if f in known]
+                if shared:
+                    return shared[0]
+        if not isinstance(topic, str):
+            topic = fired[0]
     candidates = topic_facts.get(topic, []) if isinstance(topic, str) else []
     for fact_id in candidates:
         if fact_turn.get(fact_id, number + 1) > number:
@@ -696,19 +711,13 @@ def better_questions(
         )
         key = tags[0] if tags else ""
         invitation, directive = templates.get(key, templates[""])
-        # A directive fits only a detail the person has already mentioned; otherwise invite them to tell.
         known_before = subject is not None and fact_turn.get(subject, number) < number
-        options = (
-            [(FORM_DIRECTIVE, directive), (FORM_INVITATION, invitation)]
-            if known_before
-            else [
-                (FORM_INVITATION, invitation),
-                (FORM_DIRECTIVE, directive),
-            ]
-        )
-        if problem == QuestionType.suggestive.value:
-            # After a leading question, only a fully open prompt shows the neutral way in.
-            options = [(FORM_INVITATION, invitation), (FORM_INVITATION, templates[""][0])]
+        general = templates[""][0]
+        options = [(FORM_INVITATION, invitation), (FORM_INVITATION, general)]
+        if known_before and problem != QuestionType.suggestive.value:
+            # After a leading question only a fully open prompt shows the neutral way in; elsewhere a detail
+            # already mentioned can be followed up with a directive.
+            options.insert(0, (FORM_DIRECTIVE, directive))
         for form, question in options:
             text = f"{RAPPORT[language]} {question}" if problem == PROBLEM_TRUST_DROP else question
             if question in used or quotes(turn.text, question):
