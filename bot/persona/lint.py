@@ -13,8 +13,10 @@ Errors
 - ``never-holds``: a condition that cannot hold within the variables' reachable ranges (bounds, and whether
   any effect can move the variable at all), or one that contradicts itself or the rule's own topic.
 - ``undisclosable-fact``: a fact that no rule or fallback discloses, or only ones that can never fire.
-- ``drift``: language versions of one ``character`` differ in fact ids or indicators, rule ids, topic ids,
-  variables, ending ids, role or case.
+- ``drift``: language versions of one ``character`` differ in fact ids, indicators or key flags, rule ids or
+  their topics, topic ids, variables, ending ids, role or case, or in behaviour: a rule's priority, condition,
+  effects, question types or reply mode; a fallback's level, condition or effects (or the number of
+  fallbacks); an ending's condition or reason.
 
 Warnings
 - ``unreachable-topic``: no ``goto`` path leads from ``start_topic`` to the topic.
@@ -29,6 +31,7 @@ Warnings
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -666,7 +669,45 @@ def _signature(persona: Persona) -> dict[str, dict[str, object]]:
         "variable": {n: (v.initial, v.min, v.max) for n, v in persona.variables.items()},
         "ending": {e.id: True for e in persona.endings},
         "setting": {"role": persona.role, "case": persona.case.id},
+        "fallback pool": {
+            "(global)": len(persona.fallbacks),
+            **{t: len(topic.fallbacks) for t, topic in persona.topics.items() if topic.fallbacks},
+        },
     }
+
+
+def _dump(model: Condition | Effects) -> dict[str, object]:
+    return model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def _behaviour(persona: Persona) -> dict[str, tuple[Loc, dict[str, object]]]:
+    """What must behave alike across language versions, by label: priorities, conditions and effects."""
+    out: dict[str, tuple[Loc, dict[str, object]]] = {}
+    for pl in _places(persona):
+        fields: dict[str, object] = {"'if'": _dump(pl.condition)}
+        if pl.effects is not None:
+            fields["effects"] = _dump(pl.effects)
+        if pl.rule is not None:
+            fields["priority"] = pl.rule.priority
+            fields["question_type"] = sorted(q.value for q in pl.rule.match.question_type)
+            fields["reply mode"] = as_reply(pl.rule.reply).mode
+        elif pl.kind == "fallback":
+            holder = persona.fallbacks if pl.topic is None else persona.topics[pl.topic].fallbacks
+            index = pl.loc[-1]
+            assert isinstance(index, int)
+            fields["level"] = holder[index].level
+        else:
+            index = pl.loc[-1]
+            assert isinstance(index, int)
+            fields["reason"] = persona.endings[index].reason
+        out[pl.label] = (pl.loc, fields)
+    for i, fact in enumerate(persona.facts):
+        out[f"fact '{fact.id}'"] = (("facts", i), {"key": fact.key})
+    return out
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
 _SECTION_LOC = {
@@ -690,10 +731,14 @@ def _item_loc(persona: Persona, section: str, key: str) -> Loc:
         return ("rules",)
     if section == "setting":
         return (key,)
+    if section == "fallback pool":
+        return ("fallbacks",) if key == "(global)" else ("topics", key, "fallbacks")
     return (_SECTION_LOC[section], key)
 
 
 def _describe_value(section: str, value: object) -> str:
+    if section == "fallback pool":
+        return f"{value} entr{'y' if value == 1 else 'ies'}"
     if section == "fact" and isinstance(value, list):
         return "indicators [" + ", ".join(str(v) for v in value) + "]"
     if section == "rule":
@@ -755,5 +800,17 @@ def check_drift(items: Sequence[HasPersona]) -> list[Diagnostic]:
                             other,
                             _item_loc(other.persona, section, key),
                             f"{section} '{key}' of {other.persona.id} ({other.path}) is missing in {versus}",
+                        )
+            ref_beh, beh = _behaviour(ref.persona), _behaviour(other.persona)
+            for label, (loc, fields) in beh.items():
+                if label not in ref_beh:
+                    continue
+                for name, value in fields.items():
+                    there = ref_beh[label][1].get(name)
+                    if there != value:
+                        add(
+                            other,
+                            loc,
+                            f"{label} has {name} {_compact(value)} here but {_compact(there)} in {versus}",
                         )
     return out

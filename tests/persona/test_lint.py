@@ -534,7 +534,11 @@ DRIFT: list[tuple[str, Mutation, list[str]]] = [
     (
         "missing fact",
         lambda d: (d["facts"].clear(), work_rules(d)[0]["effects"].clear()),
-        [DRIFT_PREFIX + "fact 'papers' of lint_victim_en (en.yaml) is missing in lint_victim_ru (ru.yaml)"],
+        [
+            DRIFT_PREFIX + "fact 'papers' of lint_victim_en (en.yaml) is missing in lint_victim_ru (ru.yaml)",
+            DRIFT_PREFIX + 'rule \'ask_papers\' has effects {} here but {"disclose": ["papers"]} in '
+            "lint_victim_en (en.yaml)",
+        ],
     ),
     (
         "other indicators",
@@ -542,6 +546,39 @@ DRIFT: list[tuple[str, Mutation, list[str]]] = [
         [
             DRIFT_PREFIX + "fact 'papers' has indicators [isolation] here but "
             "indicators [retention_of_documents] in lint_victim_en (en.yaml)"
+        ],
+    ),
+    (
+        "other effect",
+        lambda d: d["rules"][0]["effects"]["change"].update({"trust": -1}),
+        [
+            DRIFT_PREFIX + 'rule \'rude\' has effects {"change": {"trust": -1.0}} here but '
+            '{"change": {"trust": -2.0}} in lint_victim_en (en.yaml)'
+        ],
+    ),
+    (
+        "other priority and condition",
+        lambda d: work_rules(d)[0].update({"priority": 3, "if": {"vars": {"trust": ">= 5"}}}),
+        [
+            DRIFT_PREFIX + 'rule \'ask_papers\' has \'if\' {"vars": {"trust": ">= 5"}} here but '
+            '{"vars": {"trust": ">= 4"}} in lint_victim_en (en.yaml)',
+            DRIFT_PREFIX + "rule 'ask_papers' has priority 3 here but 0 in lint_victim_en (en.yaml)",
+        ],
+    ),
+    (
+        "other ending reason",
+        lambda d: d["endings"][0].update({"reason": "left"}),
+        [
+            DRIFT_PREFIX + 'ending \'gone\' has reason "left" here but "persona_ended" in '
+            "lint_victim_en (en.yaml)"
+        ],
+    ),
+    (
+        "extra fallback",
+        lambda d: d["fallbacks"].append({"level": 2, "reply": "Что?"}),
+        [
+            DRIFT_PREFIX
+            + "fallback pool '(global)' has 2 entries here but 1 entry in lint_victim_en (en.yaml)",
         ],
     ),
     (
@@ -562,6 +599,8 @@ DRIFT: list[tuple[str, Mutation, list[str]]] = [
             DRIFT_PREFIX + "fact 'papers' of lint_victim_en (en.yaml) is missing in lint_victim_ru (ru.yaml)",
             DRIFT_PREFIX + "rule 'ask_papers' has topic (global) here but topic "
             "'work' in lint_victim_en (en.yaml)",
+            DRIFT_PREFIX + 'rule \'ask_papers\' has effects {} here but {"disclose": ["papers"]} in '
+            "lint_victim_en (en.yaml)",
         ],
     ),
     (
