@@ -427,3 +427,18 @@ async def test_negative_pages_and_empty_batches_are_refused(store: Store, call: 
     await make_session(store)
     with pytest.raises(StoreError, match="must be"):
         await call(store)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.end_session(404, "trainee"),
+        lambda s: s.record_event(404, NewTurn("system", "x")),
+        lambda s: s.add_note(404, "cli", "x"),
+        lambda s: s.get_turns(404),
+    ],
+)
+async def test_writes_to_an_unknown_session_raise_not_found(store: Store, call: Any) -> None:
+    with pytest.raises(NotFound):
+        await call(store)
+    assert await store.stats() == StoreStats(0, 0, 0, 0, 0)
