@@ -173,7 +173,8 @@ _EN_SPELLING: dict[str, str] = {
     "whre": "where", "wheres": "where", "where's": "where", "wen": "when", "whn": "when", "when's": "when",
     "whos": "who", "who's": "who", "hwo": "who", "wich": "which", "whitch": "which", "y'all": "you",
     "tel": "tell",
-    "tll": "tell", "cud": "could", "cld": "could", "wud": "would", "wld": "would", "shud": "should",
+    "tll": "tell", "thru": "through", "throu": "through", "cud": "could", "cld": "could", "wud": "would",
+    "wld": "would", "shud": "should",
     "didnt": "didn't", "dont": "don't", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't",
     "wasnt": "wasn't", "werent": "weren't", "havent": "haven't", "hasnt": "hasn't", "hadnt": "hadn't",
     "cant": "can't", "couldnt": "couldn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't", "wont": "won't",
@@ -235,7 +236,9 @@ _EN_OPEN_VERBS = _ws(
     "describe describing explain explaining elaborate share walk talk take go"
 )
 _EN_THROUGH_VERBS = frozenset({"walk", "talk", "take", "go"})
-_EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying"})
+_EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying", "ask"})
+# Through an interpreter: "Ask her where she sleeps" is the question "Where do you sleep?".
+_EN_ASK_OBJECTS = frozenset({"him", "her", "them", "the", "your", "this", "that"})
 _EN_STARTER_VERBS = _EN_TELL_VERBS | {"describe", "explain"}
 _EN_KNOW_VERBS = frozenset({"know", "remember", "recall", "idea", "wonder", "wondering"})
 _EN_FRAME_PREFIX = _ws(
@@ -247,6 +250,7 @@ _EN_KNOW_PREFIX = _ws(
     "can could do would you i i'd want like to let me any was am i'm"
 )
 _EN_TAIL_SKIP = _ws(
+    "him her them "
     "me us to please again a bit little briefly in your own words exactly honestly now just us"
 )
 _EN_ABOUT = _ws(
@@ -380,6 +384,9 @@ _RU_TELL_VERBS = _ws(
     "скажите скажи сказать скажете подскажите подскажи уточните уточни уточнить назовите назови назвать "
     "вспомните вспомни вспомнить"
 )
+# Through an interpreter: «Спросите у неё, где она спит» is the question «Где вы спите?».
+_RU_ASK_VERBS = frozenset({"спросите", "спроси", "спросить", "узнайте", "уточните"})
+_RU_ASK_OBJECTS = _ws("у его её ее него неё нее их них ему ей им")
 _RU_NAME_VERBS = frozenset({"назовите", "назови", "назвать", "уточните", "уточни", "уточнить"})
 _RU_KNOW_VERBS = frozenset({"знаете", "знаешь", "помните", "помнишь", "припоминаете", "представляете"})
 _RU_FRAME_PREFIX = _ws(
@@ -388,6 +395,7 @@ _RU_FRAME_PREFIX = _ws(
     "немного вкратце"
 )
 _RU_TAIL_SKIP = _ws(
+    "у его её ее него неё нее их них ему ей им "
     "мне нам пожалуйста своими словами подробно вкратце коротко честно точно сначала вы ты ещё еще "
     "теперь сейчас"
 )
@@ -440,7 +448,8 @@ _RU_WELFARE: tuple[tuple[str, ...], ...] = (
     ("у", "вас", "есть", "вопросы"), ("вы", "меня", "понимаете"), ("понимаете", "меня"),
     ("вы", "меня", "поняли"),
     ("вам", "лучше"), ("вы", "в", "порядке"), ("всё", "в", "порядке"), ("все", "в", "порядке"),
-    ("не", "хотите", "ли"), ("хотите", "ли"),
+    ("не", "хотите", "ли"), ("хотите", "ли"), ("вы", "бы", "предпочли"), ("вы", "предпочитаете"),
+    ("вам", "удобнее"), ("вам", "было", "бы", "удобнее"),
 )
 # «Давайте ...?», «Можно ...?», «Хотите ...?» propose or offer something; «можно ли» asks about the case.
 _RU_OFFER_OPENERS = frozenset({"давайте", "можно", "хотите", "хочешь", "желаете"})
@@ -457,6 +466,7 @@ _RU_INTRO = (
     ("меня", "зовут"), ("я", "из"), ("я", "работаю"), ("мы", "из"), ("я", "трудовой"), ("я", "инспектор"),
 )
 _RU_CHOICE = frozenset({"или", "либо"})
+_RU_OBJECT_PRONOUNS = _ws("их его её ее им ему ей")
 _RU_CLAUSE_PRONOUNS = _ws(
     "он она они вы вас вам у ты тебя тебе кто-нибудь кто-то"
 )
@@ -680,6 +690,9 @@ class _English:
                     return j, "open"
             elif v in _EN_OPEN_VERBS:
                 return j, "open"
+            elif v == "ask":
+                if nxt in _EN_ASK_OBJECTS:
+                    return j, "tell"
             elif v in _EN_TELL_VERBS:
                 return j, "tell"
             elif v in ("hear",) and j > i:
@@ -928,13 +941,24 @@ class _Russian:
         if after_conj:
             if wh_i >= 0:
                 return True
+            if after_comma and s.qmark and self.is_frame_clause(w[start:i]):
+                return True  # «Расскажите про дом, и двери там запирались?»
             return after_comma and tok in _RU_CLAUSE_PRONOUNS
+        pronoun = tok in _RU_CLAUSE_PRONOUNS or tok in _RU_OBJECT_PRONOUNS
+        if after_comma and s.qmark and pronoun and any(_ru_past(x) for x in w[i : i + 3]):
+            # «Где ваши документы, их забрали?»: a yes/no question after a wh- question
+            return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
         if after_comma and wh_i >= 0 and w[wh_i] not in _RU_WH_SUBORDINATE:
             prev = w[i - 1]
             if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER:
                 return False
             return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
         return False
+
+    def is_frame_clause(self, words: Sequence[str]) -> bool:
+        """Say whether words open with an invitation or request verb («Расскажите про дом»)."""
+        i = self.skip_fillers(words)
+        return i < len(words) and (words[i] in _RU_INV_VERBS or words[i] in _RU_TELL_VERBS)
 
     def split(self, s: _Sentence) -> list[_Span]:
         """Cut a sentence into clauses; return (start, end, is_alternative, ends_at_bare_comma) spans."""
@@ -989,7 +1013,7 @@ class _Russian:
         verb = words[j]
         if verb in _RU_INV_VERBS:
             kind = "open"
-        elif verb in _RU_TELL_VERBS:
+        elif verb in _RU_TELL_VERBS or verb in _RU_ASK_VERBS:
             kind = "tell"
         elif verb in _RU_KNOW_VERBS and (c.qmark or c.unpunctuated or "ли" in words[j : j + 2]):
             kind = "know"
@@ -1231,7 +1255,8 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
     if isinstance(rules, _English):
         verbs, extra = _EN_TELL_VERBS, _EN_FRAME_PREFIX | {"me", "us", "please"}
     else:
-        verbs, extra = _RU_TELL_VERBS | _RU_INV_VERBS, _RU_FRAME_PREFIX | {"мне", "пожалуйста"}
+        verbs = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS
+        extra = _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | {"мне", "пожалуйста"}
     return any(x in verbs for x in body) and all(x in verbs or x in extra for x in body)
 
 
