@@ -138,7 +138,7 @@ def sha(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-# -- escaping and self-containment -------------------------------------------------------------------------------
+# -- escaping and self-containment ---------------------------------------------------------------------------
 
 
 def test_trainee_text_is_escaped_and_verbatim() -> None:
@@ -183,7 +183,7 @@ def test_the_policy_allows_exactly_the_given_style_and_script() -> None:
     assert f"script-src {sha('x()')};" in policy
 
 
-# -- content -----------------------------------------------------------------------------------------------------
+# -- content -------------------------------------------------------------------------------------------------
 
 
 def test_the_report_has_both_charts_as_inline_svg() -> None:
@@ -263,7 +263,7 @@ def test_the_report_speaks_russian() -> None:
     assert "Заметок пока нет." in html
 
 
-# -- charts --------------------------------------------------------------------------------------------------------
+# -- charts --------------------------------------------------------------------------------------------------
 
 
 def test_chart_labels_are_escaped() -> None:
@@ -288,7 +288,7 @@ def test_a_value_outside_the_bounds_stays_inside_the_chart() -> None:
     assert all(charts.LINE_TOP <= y <= charts.LINE_HEIGHT - charts.LINE_BOTTOM for y in ys)
 
 
-# -- cohort index --------------------------------------------------------------------------------------------------
+# -- cohort index --------------------------------------------------------------------------------------------
 
 
 def rows() -> list[CohortRow]:
@@ -340,7 +340,7 @@ def test_cohort_row_from_a_session() -> None:
     assert (row.turns, row.recommended_share, row.facts_found, row.facts_total) == (5, 1 / 3, 3, 5)
 
 
-# -- exports from a store ------------------------------------------------------------------------------------------
+# -- exports from a store ------------------------------------------------------------------------------------
 
 
 def persona_lookup(persona_id: str, version: str) -> Persona | None:
