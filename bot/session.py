@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -37,10 +37,10 @@ from bot.errors import EngineError, PersonaError, PersonaNotFound, StoreBusy
 from bot.i18n import language_name, normalize_language, pick_language, t
 from bot.persona.loader import load_persona_text
 from bot.persona.model import Persona
+from bot.review.debrief import Debrief, debrief_for_session
 from bot.store.base import (
     SPEAKER_PERSONA,
     SPEAKER_TRAINEE,
-    SUPERSEDED,
     Clock,
     NewTurn,
     SessionRecord,
@@ -121,22 +121,6 @@ def parse_stored_source(source: str, persona_id: str) -> Persona:
     return load_persona_text(source, f"<stored version of {persona_id}>").persona
 
 
-@dataclass(frozen=True)
-class Debrief:
-    """The short summary shown at the end of an interview; the analysis issue enriches it."""
-
-    session_id: int
-    persona_id: str
-    persona_name: str
-    facts_total: int
-    facts_disclosed: tuple[str, ...]
-    indicators_found: tuple[str, ...]
-    indicators_missed: tuple[str, ...]
-    turns: int
-    duration: timedelta
-    end_reason: str | None
-
-
 @dataclass
 class Outcome:
     """The answer of the service to a channel."""
@@ -147,68 +131,6 @@ class Outcome:
     session: SessionRecord | None = None
     debrief: Debrief | None = None
     persona: Persona | None = None
-
-
-def build_debrief(persona: Persona, session: SessionRecord, turns: Sequence[TurnRecord] = ()) -> Debrief:
-    """Summarise a session: facts disclosed of all, indicators found and missed, turns and duration.
-
-    ``turns`` is unused for now; the analysis issue reads question types from it.
-    """
-    ledger: dict[str, Any] = session.state.get("ledger", {})
-    known = {fact.id: fact for fact in persona.facts}
-    disclosed = tuple(fid for fid in ledger if fid in known)
-    possible = {i.value for fact in persona.facts for i in fact.indicators if i.value != "other"}
-    found = {i.value for fid in disclosed for i in known[fid].indicators if i.value != "other"}
-    end = session.ended_at or session.last_activity_at
-    return Debrief(
-        session_id=session.id,
-        persona_id=persona.id,
-        persona_name=persona.name,
-        facts_total=len(known),
-        facts_disclosed=disclosed,
-        indicators_found=tuple(sorted(found)),
-        indicators_missed=tuple(sorted(possible - found)),
-        turns=session.turns,
-        duration=max(end - session.started_at, timedelta(0)),
-        end_reason=session.end_reason,
-    )
-
-
-def format_duration(duration: timedelta, lang: str) -> str:
-    """Return a duration as minutes and seconds in the catalogue language."""
-    total = int(duration.total_seconds())
-    minutes, seconds = divmod(total, 60)
-    if minutes:
-        return t(lang, "duration_min_sec", minutes=minutes, seconds=seconds)
-    return t(lang, "duration_sec", seconds=seconds)
-
-
-def _end_reason_text(reason: str | None, lang: str) -> str:
-    key = {
-        END_TRAINEE: "end_reason_trainee",
-        END_RESTART: "end_reason_restart",
-        SUPERSEDED: "end_reason_switched",
-    }.get(reason or "", "end_reason_persona")
-    return t(lang, key)
-
-
-def render_debrief(debrief: Debrief, lang: str) -> str:
-    """Render a debrief as plain text for a phone screen."""
-
-    def names(ids: Iterable[str]) -> str:
-        return ", ".join(t(lang, f"indicator_{i}") for i in ids) or t(lang, "debrief_none")
-
-    lines = [
-        t(lang, "debrief_title", name=debrief.persona_name),
-        t(lang, "debrief_facts", disclosed=len(debrief.facts_disclosed), total=debrief.facts_total),
-        t(lang, "debrief_indicators", found=names(debrief.indicators_found)),
-    ]
-    if debrief.indicators_missed:
-        lines.append(t(lang, "debrief_indicators_missed", missed=names(debrief.indicators_missed)))
-    lines.append(t(lang, "debrief_turns", turns=debrief.turns))
-    lines.append(t(lang, "debrief_duration", duration=format_duration(debrief.duration, lang)))
-    lines.append(t(lang, "debrief_end_reason", reason=_end_reason_text(debrief.end_reason, lang)))
-    return "\n".join(lines)
 
 
 class RateLimiter:
@@ -434,7 +356,7 @@ class SessionService:
         if end_reason is None:
             return Outcome(OutcomeKind.replies, turn.replies, ev, session, persona=cp.persona)
         ended = await self.store.get_session(session.id)
-        debrief = build_debrief(cp.persona, ended)
+        debrief = await self._debrief(cp.persona, ended)
         return Outcome(OutcomeKind.ended, turn.replies, ev, ended, debrief, cp.persona)
 
     def _outcome_from_records(self, session: SessionRecord, records: Sequence[TurnRecord]) -> Outcome:
@@ -454,7 +376,7 @@ class SessionService:
             return Outcome(OutcomeKind.busy, session=session)
         logger.info("session %s ended: %s", ended.id, reason)
         persona = await self.persona_of(ended)
-        debrief = build_debrief(persona, ended) if persona is not None else None
+        debrief = await self._debrief(persona, ended) if persona is not None else None
         return Outcome(OutcomeKind.closed, session=ended, debrief=debrief, persona=persona)
 
     async def restart(self, chat_id: int, trainee_id: int) -> Outcome:
@@ -491,11 +413,16 @@ class SessionService:
 
     # -- review ---------------------------------------------------------------------------------------------
 
+    async def _debrief(self, persona: Persona, session: SessionRecord) -> Debrief:
+        """Build the debrief of a session from its stored turns, in the trainee's catalogue language."""
+        turns = await self.store.get_turns(session.id)
+        return debrief_for_session(persona, session, turns, await self.language(session.trainee_id))
+
     async def debrief(self, session_id: int) -> Debrief:
         """Build the debrief of any stored session."""
         session = await self.store.get_session(session_id)
         cp = await self._compiled_for(session)
-        return build_debrief(cp.persona, session)
+        return await self._debrief(cp.persona, session)
 
     async def persona_of(self, session: SessionRecord) -> Persona | None:
         """Return the persona version a session ran on, or None if it cannot be found."""

@@ -54,6 +54,7 @@ from bot.config import Settings
 from bot.errors import NotFound, StoreBusy
 from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
 from bot.persona.model import Persona
+from bot.review.debrief import render_debrief_text
 from bot.review.transcripts import plain_item, render_markdown
 from bot.session import (
     EVENT_EDITED,
@@ -62,7 +63,6 @@ from bot.session import (
     PersonaCatalog,
     SessionService,
     persona_label,
-    render_debrief,
     utc,
 )
 from bot.store.base import Clock, Store, utc_now
@@ -416,7 +416,7 @@ class TelegramChannel:
             await self._send(context, chat_id, t(lang, "store_busy"))
         else:
             if outcome.debrief is not None:
-                await self._send(context, chat_id, render_debrief(outcome.debrief, lang))
+                await self._send(context, chat_id, render_debrief_text(outcome.debrief, lang))
             await self._show_catalogue(context, chat_id, lang, t(lang, "interview_over"))
 
     async def on_restart(self, update: Update, context: Context) -> None:
@@ -562,7 +562,7 @@ class TelegramChannel:
                 name = outcome.persona.name if outcome.persona else ""
                 text = t(lang, "persona_ended", name=name)
                 if outcome.debrief is not None:
-                    text += "\n\n" + render_debrief(outcome.debrief, lang)
+                    text += "\n\n" + render_debrief_text(outcome.debrief, lang)
                 await self._send(context, chat_id, text)
                 await self._show_catalogue(context, chat_id, lang)
 

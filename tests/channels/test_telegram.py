@@ -67,13 +67,10 @@ async def test_start_catalogue_choice_briefing_interview_and_end(api: FakeBotApi
 
         anna.send("/end")
         debrief, after = await anna.texts(2)
-        assert debrief.splitlines()[:4] == [
-            "Debrief: interview with Mira",
-            "Facts disclosed: 1 of 3",
-            "Indicators found: retention of identity documents",
-            "Indicators not found: abusive working and living conditions, withholding of wages",
-        ]
-        assert "Your messages: 1" in debrief
+        # The wording belongs to bot.review.debrief; here: the right interview, facts and count arrive.
+        assert debrief.startswith("Debrief: Mira")
+        assert "1 of 3" in debrief
+        assert "The foreman keeps her passport." in debrief
         assert after.startswith(t("en", "interview_over"))
 
         sessions = await bot.store.list_sessions()
