@@ -239,12 +239,12 @@ _EN_THROUGH_VERBS = frozenset({"walk", "talk", "take", "go"})
 _EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying", "ask"})
 # Through an interpreter: "Ask her where she sleeps" is the question "Where do you sleep?".
 _EN_ASK_OBJECTS = frozenset({"him", "her", "them", "the", "your", "this", "that"})
+_EN_AUX_ANY = _EN_AUX | {"any"}
 _EN_STARTER_VERBS = _EN_TELL_VERBS | {"describe", "explain"}
 _EN_KNOW_VERBS = frozenset({"know", "remember", "recall", "idea", "wonder", "wondering"})
 _EN_FRAME_PREFIX = _ws(
     "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly "
-    "also "
-    "go ahead and"
+    "also go ahead and do think it be possible for able need"
 )
 _EN_KNOW_PREFIX = _ws(
     "can could do would you i i'd want like to let me any was am i'm"
@@ -302,6 +302,8 @@ _EN_WELFARE: tuple[tuple[str, ...], ...] = (
     ("do", "you", "have", "any", "questions"), ("any", "questions"), ("you", "ok"), ("is", "this", "ok"),
     ("did", "you", "understand"), ("are", "you", "following"), ("does", "that", "make", "sense"),
     ("have", "you", "had", "enough"), ("would", "you", "prefer"), ("do", "you", "mind", "if"),
+    ("is", "there", "anything", "you", "want", "to", "ask"), ("is", "there", "anything", "you", "need"),
+    ("is", "there", "anything", "i", "can"),
 )
 _EN_ANYTHING_ELSE: tuple[tuple[str, ...], ...] = (("anything", "else"), ("something", "else"))
 _EN_MORE_DETAIL: tuple[tuple[str, ...], ...] = (
@@ -674,6 +676,8 @@ class _English:
     def frame_index(self, words: Sequence[str], start: int) -> tuple[int, str] | None:
         """Find an invitation/faux frame verb near the start; return its index and kind (open/tell/know)."""
         i = start + self.skip_fillers(words[start:])
+        if i < len(words) and words[i] == "for":
+            return None  # "(thank you) for telling me": gratitude, not a request
         limit = min(len(words), i + 8)
         j = i
         while j < limit and words[j] in _EN_FRAME_PREFIX:
@@ -711,14 +715,18 @@ class _English:
         idx, kind = found
         words = c.words
         verb = words[idx]
-        if kind == "know" and not (c.qmark or words[c.start] in _EN_AUX or c.unpunctuated):
-            return None
-        if kind == "know" and words[c.start] not in _EN_AUX | {"any", "i", "i'd", "let"}:
+        if kind == "know" and words[c.start] in ("i", "i'd", "i'm", "let"):
+            kind = "tell"  # "I'd like to know how ...", "I was wondering where ...": a polite request
+        elif kind == "know" and (
+            not (c.qmark or words[c.start] in _EN_AUX or c.unpunctuated) or words[c.start] not in _EN_AUX_ANY
+        ):
             return None
         tail = words[idx + 1 : idx + 1 + FRAME_TAIL_WINDOW]
         if verb in _EN_THROUGH_VERBS:
-            return _q(INVITATION, f"opens with '{verb} me through'")
+            return _q(INVITATION, f"invitation '{_quote(words[idx:], 3)}'")
         label = f"'{_quote(words[c.start : idx + 2], 5)}'"
+        if kind == "tell" and "truth" in tail[:3]:
+            return _stmt("demand for 'the truth'")
         seen_noun = False
         for t, tok in enumerate(tail):
             if tok in _EN_TAIL_SKIP:
@@ -812,6 +820,8 @@ class _English:
                 return _stmt(f"statement opening with '{head}'")
             if head == "what" and any(x in _EN_HAPPEN for x in body[1:4]):
                 return _q(INVITATION, "'what happened' prompt")
+            if head == "what" and any(x in _EN_TELL_VERBS for x in body[2:5]) and "about" in body:
+                return _q(INVITATION, "'what can you tell me about ...' prompt")
             if head == "what" and nxt in ("else", "next", "then"):
                 return _q(INVITATION, f"'what {nxt}' prompt")
             if choice:
@@ -1225,7 +1235,10 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
         words = s.words[start:end]
         commas = {i - start for i in s.commas if start < i < end}
         skip = rules.skip_fillers(words)
-        clause = _Clause(words, skip, s.qmark, s.terminal, unpunctuated, commas, alt, comma_end)
+        # English marks questions by word order, so only the clause the "?" ends owns it; Russian questions
+        # are often marked by intonation alone, so every clause of a Russian question sentence keeps it.
+        qmark = s.qmark and (end == len(s.words) or isinstance(rules, _Russian))
+        clause = _Clause(words, skip, qmark, s.terminal, unpunctuated, commas, alt, comma_end)
         clauses.append(clause)
     # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") asks nothing.
     while len(clauses) > 1 and (rules.subordinate(clauses[0]) or _bare_frame(rules, clauses[0])):
