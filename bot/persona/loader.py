@@ -679,6 +679,8 @@ def _translate(error: Mapping[str, Any], data: Any) -> str:
         parent = path[:-1]
         message = f"unknown key '{key}' in {_describe(data, parent)}"
         model = _model_at(data, parent)
+        if "{" in key or "[" in key:
+            return message + "; is a ':' missing after the key?"
         if " " in key.strip():
             return message + f"; {_COMMA_HINT}"
         if model is not None:

@@ -267,6 +267,12 @@ MODEL_ERRORS = [
         "in quotes",
     ),
     (
+        "missing colon before a flow mapping",
+        "reason: trust_lost",
+        "reason {text: trust_lost}",
+        "58:5: unknown key 'reason {text' in ending 'walked_out'; is a ':' missing after the key?",
+    ),
+    (
         "null where text is needed",
         "reply: I am not lying.",
         "reply:",
