@@ -100,23 +100,27 @@ class _Sentence:
     commas: set[int]
     qmark: bool
     terminal: str
+    colons: set[int] = field(default_factory=set)
 
 
 def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary | None) -> list[_Sentence]:
     out: list[_Sentence] = []
     words: list[str] = []
     commas: set[int] = set()
+    colons: set[int] = set()
     for raw in _TOKEN_RE.findall(normalized):
         tok = raw.strip()
         if tok in _SENTENCE_END or tok.startswith(".."):
             if words:
-                out.append(_Sentence(words, commas, tok == "?", tok))
+                out.append(_Sentence(words, commas, tok == "?", tok, colons))
             elif tok == "?" and out:
                 out[-1].qmark = True  # "what?!" or "where??"
-            words, commas = [], set()
+            words, commas, colons = [], set(), set()
             continue
         if tok in (",", ":", "—", "–", "-"):
             commas.add(len(words))
+            if tok == ":":
+                colons.add(len(words))
             continue
         tok = spelling.get(tok, tok)
         glued = len(words) not in commas
@@ -129,7 +133,7 @@ def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary
         if len(words) >= MAX_TOKENS:
             break
     if words:
-        out.append(_Sentence(words, commas, False, ""))
+        out.append(_Sentence(words, commas, False, "", colons))
     return out
 
 
@@ -291,7 +295,8 @@ _EN_MUST_HAVE_BLOCKERS = frozenset({"this", "it", "that", "which", "what"})
 _EN_WELFARE: tuple[tuple[str, ...], ...] = (
     ("would", "you", "like"), ("do", "you", "need"), ("do", "you", "want", "some"),
     ("do", "you", "want", "a"),
-    ("do", "you", "want", "to"), ("do", "you", "want", "water"),
+    ("do", "you", "want", "water"),
+    *(("do", "you", "want", "to", v) for v in ("take", "stop", "rest", "call", "sit", "continue", "drink", "eat")),
     ("is", "it", "ok"), ("is", "it", "alright"), ("is", "that", "ok"), ("can", "i", "get"),
     ("can", "i", "offer"),
     ("can", "i", "ask"), ("may", "i"), ("shall", "we"), ("should", "we"), ("can", "we"),
@@ -366,7 +371,7 @@ _RU_SUBORDINATORS = frozenset({"когда", "если", "пока", "после
 # A wh- word right after one of these is a conjunction or relative pronoun ("спасибо, что", "видели, как").
 _RU_NOT_WH_AFTER = _ws(
     "спасибо жаль рад рада хорошо уверен уверена думаю знаю вижу понимаю всё все то это тот так тем ни "
-    "кроме чем ли"
+    "кроме чем ли правда верно известно значит"
 )
 # «как я уже сказала», «как и раньше», «как будто»: «как» as a conjunction, not a question word.
 _RU_KAK_CONJUNCTION = frozenset({"я", "мы", "и", "будто", "бы", "только"})
@@ -384,7 +389,7 @@ _RU_INV_VERBS = _ws(
 # Verbs that ask for a specific answer; with a wh- clause after them they make a faux invitation.
 _RU_TELL_VERBS = _ws(
     "скажите скажи сказать скажете подскажите подскажи уточните уточни уточнить назовите назови назвать "
-    "вспомните вспомни вспомнить"
+    "вспомните вспомни вспомнить знать узнать"
 )
 # Through an interpreter: «Спросите у неё, где она спит» is the question «Где вы спите?».
 _RU_ASK_VERBS = frozenset({"спросите", "спроси", "спросить", "узнайте", "уточните"})
@@ -447,13 +452,15 @@ _RU_WELFARE: tuple[tuple[str, ...], ...] = (
     ("вам", "комфортно"), ("вы", "готовы"), ("можно", "я"), ("можно", "мне"), ("можно", "вас"),
     ("как", "вы", "себя", "чувствуете"), ("как", "ты", "себя", "чувствуешь"), ("как", "дела"),
     ("как", "самочувствие"), ("вам", "налить"), ("принести", "вам"), ("давайте", "продолжим"), ("продолжим",),
-    ("у", "вас", "есть", "вопросы"), ("вы", "меня", "понимаете"), ("понимаете", "меня"),
+    ("у", "вас", "есть", "вопросы"), ("есть", "ли", "у", "вас", "вопросы"), ("вы", "меня", "понимаете"),
+    ("понимаете", "меня"),
     ("вы", "меня", "поняли"),
     ("вам", "лучше"), ("вы", "в", "порядке"), ("всё", "в", "порядке"), ("все", "в", "порядке"),
     ("не", "хотите", "ли"), ("хотите", "ли"), ("вы", "бы", "предпочли"), ("вы", "предпочитаете"),
     ("вам", "удобнее"), ("вам", "было", "бы", "удобнее"),
 )
 # «Давайте ...?», «Можно ...?», «Хотите ...?» propose or offer something; «можно ли» asks about the case.
+_RU_TALK_ABOUT = frozenset({"поговорим", "обсудим", "вспомним"})
 _RU_OFFER_OPENERS = frozenset({"давайте", "можно", "хотите", "хочешь", "желаете"})
 _RU_SECOND_PERSON = _ws(
     "вы вам вас ты тебе тебя у"
@@ -652,7 +659,8 @@ class _English:
                     conj = True
                     j += 1
                 is_or = w[j - 1] == "or" if conj else False
-                if j < len(w) and self.is_starter(w, j, in_frame and conj, comma):
+                strong = (in_frame and conj) or i in s.colons
+                if j < len(w) and self.is_starter(w, j, strong, comma):
                     spans.append((start, i, alt, comma and not conj))
                     start, alt = j, is_or
                     in_frame = self.frame_index(w, j) is not None
@@ -986,7 +994,7 @@ class _Russian:
                     conj = True
                     j += 1
                 is_or = conj and w[j - 1] in _RU_CHOICE
-                if self.is_starter(s, j, start, comma, conj):
+                if self.is_starter(s, j, start, comma, conj or i in s.colons):
                     spans.append((start, i, alt, comma and not conj))
                     start, alt = j, is_or
                     i = j + 1
@@ -1081,7 +1089,7 @@ class _Russian:
             return _q(DIRECTIVE, f"faux invitation {label} + «что»")
         if kind == "open" and label.startswith(("«опиш", "«вы можете опис", "«можете опис")):
             return _q(INVITATION, f"invitation {label}")
-        if wh == "как" and kind == "open" and nxt not in _RU_HOW_DETAIL:
+        if wh == "как" and kind != "know" and nxt not in _RU_HOW_DETAIL:
             return _q(INVITATION, f"invitation {label} + «как ...»")
         if kind == "open" and wh not in ("как",):
             return _q(DIRECTIVE, f"faux invitation {label} + «{wh}»")
@@ -1123,9 +1131,11 @@ class _Russian:
                 return _stmt(f"welfare/procedural check «{' '.join(seq)}»")
         if body in (["как", "вы"], ["как", "ты"]):
             return _stmt("welfare check «как вы?»")
+        if body[0] == "давайте" and len(body) > 2 and body[1] in _RU_TALK_ABOUT and body[2] in _RU_ABOUT:
+            return _q(INVITATION, f"invitation «давайте {body[1]} {body[2]} ...»")
         if body[0] in _RU_OFFER_OPENERS and (len(body) == 1 or body[1] != "ли"):
             return _stmt(f"offer or proposal «{body[0]} ...»")
-        if (c.qmark or c.unpunctuated) and any(x in ("что-нибудь", "что-то") for x in body) and "ещё" in body:
+        if (c.qmark or c.unpunctuated) and any(x in ("что-нибудь", "что-то") for x in body) and "еще" in body:
             return _q(INVITATION, "asks for «что-нибудь ещё»")
         choice = any(x in _RU_CHOICE for x in body)
         wh_i = self.wh_at(words, c.start)
@@ -1135,7 +1145,9 @@ class _Russian:
             if not (explicit_stop and wh_i > c.start):
                 if wh in ("что", "чего") and self.what_happened(words[wh_i:]):
                     return _q(INVITATION, "«что случилось/что было дальше» prompt")
-                if wh == "что" and len(words) > wh_i + 1 and words[wh_i + 1] in ("ещё", "еще"):
+                if wh == "что" and any(x in _RU_INV_VERBS for x in words[wh_i + 1 : wh_i + 5]):
+                    return _q(INVITATION, "«что вы можете рассказать ...» prompt")
+                if wh == "что" and len(words) > wh_i + 1 and words[wh_i + 1] == "еще":
                     return _q(INVITATION, "«что ещё» prompt")
                 if choice:
                     return _q(OPTION_POSING, f"wh- question offering choices («{wh} ... или ...»)")
@@ -1228,7 +1240,7 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
     tag_cue = ""
     if tag is not None:
         end, tag_cue = tag
-        s = _Sentence(s.words[:end], {i for i in s.commas if i < end}, s.qmark, s.terminal)
+        s = _Sentence(s.words[:end], {i for i in s.commas if i < end}, s.qmark, s.terminal, s.colons)
     spans = rules.split(s)
     clauses: list[_Clause] = []
     for start, end, alt, comma_end in spans:
