@@ -292,11 +292,13 @@ _EN_SUGGESTIVE_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
 _EN_SURE_WORDS = frozenset({"sure", "certain"})
 _EN_SURE_SUBJECTS = frozenset({"he", "she", "they", "someone", "somebody", "the", "your"})
 _EN_MUST_HAVE_BLOCKERS = frozenset({"this", "it", "that", "which", "what"})
+# "Do you want to take a break?" offers something; "Do you want to go home?" asks the person's view.
+_EN_WELFARE_WANTS = ("take", "stop", "rest", "call", "sit", "continue", "drink", "eat")
 _EN_WELFARE: tuple[tuple[str, ...], ...] = (
     ("would", "you", "like"), ("do", "you", "need"), ("do", "you", "want", "some"),
     ("do", "you", "want", "a"),
     ("do", "you", "want", "water"),
-    *(("do", "you", "want", "to", v) for v in ("take", "stop", "rest", "call", "sit", "continue", "drink", "eat")),
+    *(("do", "you", "want", "to", v) for v in _EN_WELFARE_WANTS),
     ("is", "it", "ok"), ("is", "it", "alright"), ("is", "that", "ok"), ("can", "i", "get"),
     ("can", "i", "offer"),
     ("can", "i", "ask"), ("may", "i"), ("shall", "we"), ("should", "we"), ("can", "we"),
