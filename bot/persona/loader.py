@@ -44,6 +44,8 @@ MAX_DEPTH = 40
 MAX_ALIASES = 1000
 MAX_VALUES = 100_000
 VERSION_CHARS = 16
+# Relative to the working directory, like the default personas directory (`make schema` runs from the root).
+SCHEMA_PATH = Path("personas") / "persona.schema.json"
 SUGGEST_CUTOFF = 0.6
 MAX_OPTIONS_LISTED = 4
 
@@ -897,6 +899,6 @@ def schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def write_schema(path: Path) -> None:
-    """Write the persona JSON Schema generated from the models to ``path``."""
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    """Write the persona JSON Schema generated from the models (default: personas/persona.schema.json)."""
     path.write_text(schema_text(), encoding="utf-8")

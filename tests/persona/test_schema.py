@@ -14,9 +14,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "personas" / "persona.schema.json
 def test_committed_schema_is_current() -> None:
     committed = json.loads(SCHEMA.read_text(encoding="utf-8"))
     assert committed == json_schema(), (
-        "personas/persona.schema.json is stale; regenerate it with: "
-        ".venv/bin/python -c 'from pathlib import Path; from bot.persona.loader import write_schema; "
-        'write_schema(Path("personas/persona.schema.json"))\''
+        "personas/persona.schema.json is stale; regenerate it with `make schema`"
     )
 
 
