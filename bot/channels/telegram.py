@@ -24,8 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -49,6 +52,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
 from bot.errors import NotFound, StoreBusy
@@ -308,13 +312,11 @@ class TelegramChannel:
                 return await send()
             except RetryAfter as exc:
                 # Telegram did not process the call, so retrying cannot send a message twice.
-                wait = (
-                    exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.seconds
-                )
+                wait = _retry_seconds(exc)
                 if attempt == SEND_ATTEMPTS:
                     raise
                 logger.warning("flood limit; retrying in %s s", wait)
-                await asyncio.sleep(float(wait))
+                await asyncio.sleep(wait)
             except Forbidden:
                 logger.info("the trainee blocked the bot; message dropped")
                 return None
@@ -707,6 +709,15 @@ class TelegramChannel:
             logger.warning("could not tell chat %s about the error", chat.id)
 
 
+def _retry_seconds(exc: RetryAfter) -> float:
+    """Return a flood-limit wait in seconds, whether PTB reports it as a number or a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the int form is deprecated; both forms are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def _session_arg(args: Sequence[str] | None) -> int | None:
     if not args:
         return None
@@ -802,6 +813,8 @@ def serve(settings: Settings) -> int:
     token = settings.require_token()
     install_token_redaction(token)
     quiet_http_logs()
+    # Opt in to PTB's timedelta periods now rather than log its deprecation warning on every flood limit.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     catalog = load_catalog(settings.personas_dir)
