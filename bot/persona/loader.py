@@ -779,8 +779,14 @@ def _translate_all(
             out.append(Diagnostic(label, line, col, "error", message, code))
 
     for kept_error in kept:
-        path, _tags, _value, _found = _walk(data, kept_error["loc"])
-        add(path, _translate(kept_error, data), f"model-{kept_error['type']}")
+        path, _tags, value, _found = _walk(data, kept_error["loc"])
+        message = _translate(kept_error, data)
+        if kept_error["type"] == "value_error" and isinstance(value, dict):
+            # A check on a whole mapping that names one of its keys ("variable name 'X'") points at the key.
+            named = [k for k in re.findall(r"'([^']*)'", message) if k in value]
+            if named:
+                path = (*path, named[0])
+        add(path, message, f"model-{kept_error['type']}")
     for parent, keys in missing.items():
         # "unknown key 'replly' — did you mean 'reply'?" already says that 'reply' is missing.
         keys = [k for k in keys if k not in misspelt.get(parent, set())]

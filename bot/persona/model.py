@@ -320,6 +320,15 @@ class Persona(Strict):
                 raise ValueError(f"variable name '{name}' must be lower-case letters, digits and '_'")
         return v
 
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, v: dict[str, Topic]) -> dict[str, Topic]:
+        # Topic names are ids too: goto targets, condition values and graph labels.
+        for name in v:
+            if not re.match(ID_PATTERN, name):
+                raise ValueError(f"topic name '{name}' must be lower-case letters, digits, '_', '-' or '.'")
+        return v
+
     @field_validator("concepts")
     @classmethod
     def _concept_names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:

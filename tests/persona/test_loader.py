@@ -273,6 +273,18 @@ MODEL_ERRORS = [
         "58:5: unknown key 'reason {text' in ending 'walked_out'; is a ':' missing after the key?",
     ),
     (
+        "topic name that is not an id",
+        "  work:\n",
+        "  Work Topic:\n",
+        "33:3: 'topics': topic name 'Work Topic' must be lower-case letters, digits, '_', '-' or '.'",
+    ),
+    (
+        "variable name that is not an id",
+        "  fear: {initial: 6, min: 0, max: 10}\n",
+        "  fear: {initial: 6, min: 0, max: 10}\n  Shame: {initial: 0}\n",
+        "18:3: 'variables': variable name 'Shame' must be lower-case letters, digits and '_'",
+    ),
+    (
         "null where text is needed",
         "reply: I am not lying.",
         "reply:",
