@@ -613,14 +613,20 @@ RAPPORT: dict[str, str] = {
     "en": "I can see this is hard. Take your time.",
     "ru": "Я вижу, что вам тяжело. Не торопитесь.",
 }
+RAPPORT_INVITATION: dict[str, str] = {
+    "en": "Tell me what you would like me to know.",
+    "ru": "Расскажите, что вы сами считаете важным.",
+}
 
 
-def _subject_fact(persona: Persona, turn: TurnLike, fact_turn: Mapping[str, int], number: int) -> str | None:
+def _subject_fact(
+    persona: Persona, turn: TurnLike, fact_turn: Mapping[str, int], number: int, guess: bool = True
+) -> str | None:
     """Pick the fact a weak moment was about.
 
     In order: the fact the question presumed; a fact disclosed in that turn; a fact the fired rule discloses;
     a fact disclosed by a sibling rule (one sharing a positive match term with the fired rule, like the
-    low-trust and high-trust answers to one question); the topic's next undisclosed fact; its first fact.
+    low-trust and high-trust answers to one question); with ``guess``, the topic's next undisclosed fact.
     """
     presumed = turn.extra.get("presumed")
     cue = turn.cue or ""
@@ -650,11 +656,11 @@ def _subject_fact(persona: Persona, turn: TurnLike, fact_turn: Mapping[str, int]
                     return shared[0]
         if not isinstance(topic, str):
             topic = fired[0]
+    if not guess:
+        return None
+    # Only a guess from here on, so only a fact still to be found: inviting it is useful whatever was asked.
     candidates = topic_facts.get(topic, []) if isinstance(topic, str) else []
-    for fact_id in candidates:
-        if fact_turn.get(fact_id, number + 1) > number:
-            return fact_id
-    return candidates[0] if candidates else None
+    return next((f for f in candidates if fact_turn.get(f, number + 1) > number), None)
 
 
 def _normal(text: str) -> str:
@@ -705,18 +711,24 @@ def better_questions(
     for _, number, problem, turn in moments:
         if len(chosen) >= MAX_BETTER:
             break
-        subject = _subject_fact(persona, turn, fact_turn, number)
+        # A trust drop is about how something was said, not what was asked: name a subject only if it is sure.
+        subject = _subject_fact(persona, turn, fact_turn, number, guess=problem != PROBLEM_TRUST_DROP)
         tags = [i for i in indicators.get(subject or "", ()) if i != OTHER_INDICATOR] or list(
             indicators.get(subject or "", ())
         )
-        key = tags[0] if tags else ""
-        invitation, directive = templates.get(key, templates[""])
+        invitation, directive = templates.get(tags[0] if tags else "", templates[""])
+        general = templates[""]
+        options = [
+            (FORM_INVITATION, invitation),
+            (FORM_INVITATION, general[0]),
+            (FORM_INVITATION, general[1]),
+        ]
+        if problem == PROBLEM_TRUST_DROP:
+            options.insert(0 if subject is None else 1, (FORM_INVITATION, RAPPORT_INVITATION[language]))
         known_before = subject is not None and fact_turn.get(subject, number) < number
-        general = templates[""][0]
-        options = [(FORM_INVITATION, invitation), (FORM_INVITATION, general)]
-        if known_before and problem != QuestionType.suggestive.value:
-            # After a leading question only a fully open prompt shows the neutral way in; elsewhere a detail
-            # already mentioned can be followed up with a directive.
+        if known_before and problem in (QuestionType.option_posing.value, QuestionType.multiple.value):
+            # A detail already mentioned can be followed up with a directive. After a leading question or a
+            # fall in trust, only a fully open prompt shows the way in.
             options.insert(0, (FORM_DIRECTIVE, directive))
         for form, question in options:
             text = f"{RAPPORT[language]} {question}" if problem == PROBLEM_TRUST_DROP else question

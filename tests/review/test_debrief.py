@@ -18,6 +18,7 @@ from bot.review.debrief import (
     quotes,
     render_debrief_text,
     sparkline,
+    trainee_turn_data,
     variable_series,
 )
 from bot.store.base import TurnRecord
@@ -26,7 +27,7 @@ from tests.persona_factories import tiny_persona, tiny_persona_data
 
 SESSION = 1
 
-# -- builders shared by the review tests (no test_ names, so importing them collects nothing twice) -----
+# -- builders shared by the review tests (no test_ names, so importing them collects nothing twice) ----------
 
 
 def trainee(
@@ -492,3 +493,49 @@ def test_sparkline(values: list[float], expected: str) -> None:
 def test_tiny_persona_data_is_untouched() -> None:
     # rich_persona overrides facts on a copy; the shared factory data must stay as it was.
     assert [f["id"] for f in tiny_persona_data()["facts"]] == ["name", "passport_held", "debt"]
+
+
+def test_a_trust_drop_without_a_sure_subject_gets_a_rapport_invitation() -> None:
+    turns = [
+        trainee(1, 1, "Tell me what happened.", "invitation", extra={"vars": {"trust": 4}, "topic": "work"}),
+        trainee(2, 2, CUTTING, "other", rule="insulted", extra={"vars": {"trust": 1}, "topic": "work"}),
+    ]
+    [better] = build_debrief(rich_persona(), turns, {"turn": 2, "ledger": {}}).better
+    assert (better.turn, better.problem, better.subject) == (2, "trust_drop", None)
+    assert (
+        better.question == "I can see this is hard. Take your time. Tell me what you would like me to know."
+    )
+
+
+# -- with the real engine ------------------------------------------------------------------------------------
+
+
+def test_a_debrief_of_an_interview_played_through_the_engine() -> None:
+    from bot.engine.dialogue import start, step
+    from tests.persona_factories import compiled
+
+    cp = compiled()
+    opening = start(cp)
+    state = opening.state
+    records: list[TurnData] = [TurnData(1, EPOCH, "persona", line) for line in opening.replies]
+    lines = [
+        "hello",
+        "sorry, take your time",
+        "What is your name?",
+        "The boss has your passport, doesn't he?",
+        "Do you owe money or do they pay you?",
+    ]
+    for number, line in enumerate(lines, start=1):
+        played = step(cp, state, line)
+        state = played.state
+        at = EPOCH + timedelta(minutes=number)
+        records.append(trainee_turn_data(len(records) + 1, line, played.events, state["vars"], at))
+        records += [TurnData(len(records) + 1, at, "persona", reply) for reply in played.replies]
+    debrief = build_debrief(cp.persona, records, state)
+    assert [f.id for f in debrief.disclosed] == ["name", "passport_held", "debt"]
+    assert [f.id for f in debrief.contaminated] == ["passport_held"]
+    assert debrief.trust == (4, 6, 6, 6, 6)
+    assert debrief.first_disclosure_turn == 3
+    assert debrief.better[0].question == "Tell me about your documents."
+    text = render_debrief_text(debrief, "en")
+    assert all(line not in text for line in lines)
