@@ -86,6 +86,8 @@ _COMMA = ","
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _LATIN_RE = re.compile(r"[a-z]")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
+_TO_CYRILLIC = str.maketrans("aceopxykmht", "асеорхукмнт")
+_TO_LATIN = str.maketrans("асеорхук", "aceopxyk")
 _INDEFINITE_SUFFIXES = frozenset({"нибудь", "либо", "то"})
 _INDEFINITE_BASES = _ws(
     "кто что где когда как куда откуда кого кому чем какой какая какое какие чей"
@@ -122,6 +124,8 @@ def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary
             if tok == ":":
                 colons.add(len(words))
             continue
+        if _CYRILLIC_RE.search(tok) and _LATIN_RE.search(tok):
+            tok = _unmix(tok)
         tok = spelling.get(tok, tok)
         glued = len(words) not in commas
         if tok in _INDEFINITE_SUFFIXES and words and words[-1] in _INDEFINITE_BASES and glued:
@@ -135,6 +139,13 @@ def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary
     if words:
         out.append(_Sentence(words, commas, False, "", colons))
     return out
+
+
+def _unmix(token: str) -> str:
+    """Map look-alike letters so a token typed in two scripts is in the script most of it uses."""
+    cyr = len(_CYRILLIC_RE.findall(token))
+    lat = len(_LATIN_RE.findall(token))
+    return token.translate(_TO_CYRILLIC if cyr >= lat else _TO_LATIN)
 
 
 def _detect(words: Sequence[str], hint: str) -> str:
@@ -1322,7 +1333,8 @@ def _combine(verdicts: Sequence[_Verdict], language: str) -> Classification:
         return _result(SUGGESTIVE, cue, language, n)
     if n >= 2:
         kinds = " + ".join(v.qtype for v in questions[:4])
-        return _result(MULTIPLE, f"{n} question clauses ({kinds})", language, n)
+        generic = " (generic rules)" if language == LANG_OTHER else ""
+        return _result(MULTIPLE, f"{n} question clauses ({kinds}){generic}", language, n)
     if n == 1:
         return _result(questions[0].qtype, questions[0].cue, language, 1)
     cue = verdicts[0].cue if verdicts else "no words"

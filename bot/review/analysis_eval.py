@@ -1,7 +1,7 @@
 """Evaluate the question-type classifier on a labelled TSV set and print accuracy and a confusion matrix.
 
-Run: ``python -m bot.review.analysis_eval [tests/data/questions.tsv] [--errors]``.
-The TSV has a header and three columns: ``lang``, ``label``, ``text``.
+Run: ``python -m bot.review.analysis_eval [PATH ...] [--errors]`` (default: the three sets in tests/data).
+Each TSV has a header and three columns: ``lang``, ``label``, ``text``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from bot.engine.analysis import classify
 from bot.errors import ConfigError
 from bot.persona.model import RECOMMENDED_TYPES, QuestionType
 
-DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "questions.tsv"
+DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+# The tuning set, the held-out set (scored once before it was used for fixes) and the blind set (likewise).
+DEFAULT_SETS: tuple[Path, ...] = (
+    DATA_DIR / "questions.tsv",
+    DATA_DIR / "questions_heldout.tsv",
+    DATA_DIR / "questions_blind.tsv",
+)
 LABELS: tuple[str, ...] = tuple(t.value for t in QuestionType)
 # Column headings short enough for the matrix to fit a phone screen.
 SHORT = {"option_posing": "option", "invitation": "invit."}
@@ -49,6 +55,7 @@ class Report:
     total: int = 0
     correct: int = 0
     per_lang: dict[str, tuple[int, int]] = field(default_factory=dict)
+    per_set: dict[str, tuple[int, int]] = field(default_factory=dict)
     confusion: dict[str, Counter[str]] = field(default_factory=dict)
     misses: list[Miss] = field(default_factory=list)
     recommended_agree: int = 0
@@ -88,24 +95,31 @@ def load(path: Path) -> list[Item]:
     return items
 
 
-def evaluate(path: Path = DEFAULT_SET) -> Report:
-    """Classify every utterance of the set at ``path`` and compare with its label."""
+def evaluate(paths: Path | Sequence[Path] = DEFAULT_SETS) -> Report:
+    """Classify every utterance of the labelled sets and compare each with its label."""
     report = Report(confusion={label: Counter() for label in LABELS})
     per_lang: dict[str, list[int]] = {}
-    for item in load(path):
-        got = classify(item.text, "auto")
-        ok = got.question_type == item.label
-        report.total += 1
-        report.correct += ok
-        counts = per_lang.setdefault(item.lang, [0, 0])
+    per_set: dict[str, list[int]] = {}
+    for path in [paths] if isinstance(paths, Path) else paths:
+        for item in load(path):
+            _score(report, item, per_lang, per_set.setdefault(path.name, [0, 0]))
+    report.per_lang = {k: (v[0], v[1]) for k, v in sorted(per_lang.items())}
+    report.per_set = {k: (v[0], v[1]) for k, v in per_set.items()}
+    return report
+
+
+def _score(report: Report, item: Item, per_lang: dict[str, list[int]], set_counts: list[int]) -> None:
+    got = classify(item.text, "auto")
+    ok = got.question_type == item.label
+    report.total += 1
+    report.correct += ok
+    for counts in (per_lang.setdefault(item.lang, [0, 0]), set_counts):
         counts[0] += ok
         counts[1] += 1
-        report.confusion[item.label][got.question_type] += 1
-        report.recommended_agree += (item.label in RECOMMENDED_TYPES) == got.recommended
-        if not ok:
-            report.misses.append(Miss(item, got.question_type, got.cue))
-    report.per_lang = {k: (v[0], v[1]) for k, v in sorted(per_lang.items())}
-    return report
+    report.confusion[item.label][got.question_type] += 1
+    report.recommended_agree += (item.label in RECOMMENDED_TYPES) == got.recommended
+    if not ok:
+        report.misses.append(Miss(item, got.question_type, got.cue))
 
 
 def format_report(report: Report, errors: bool = False) -> str:
@@ -117,6 +131,9 @@ def format_report(report: Report, errors: bool = False) -> str:
     ]
     for lang, (ok, n) in report.per_lang.items():
         out.append(f"- {lang}: {ok}/{n} = {ok / n:.1%}")
+    if len(report.per_set) > 1:
+        for name, (ok, n) in report.per_set.items():
+            out.append(f"- {name}: {ok}/{n} = {ok / n:.1%}")
     out += ["", "| class | precision | recall | n |", "|---|---|---|---|"]
     for label in LABELS:
         n = sum(report.confusion[label].values())
@@ -137,11 +154,11 @@ def format_report(report: Report, errors: bool = False) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the evaluation report for a labelled set."""
     parser = argparse.ArgumentParser(prog="python -m bot.review.analysis_eval", description=__doc__)
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_SET)
+    parser.add_argument("paths", nargs="*", type=Path, help="labelled TSV sets (default: all in tests/data)")
     parser.add_argument("--errors", action="store_true", help="list every misclassified utterance")
     args = parser.parse_args(argv)
     try:
-        print(format_report(evaluate(args.path), errors=args.errors))
+        print(format_report(evaluate(args.paths or DEFAULT_SETS), errors=args.errors))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
