@@ -561,8 +561,7 @@ class TelegramChannel:
         else:
             await self._say_replies(context, chat_id, outcome.replies)
             if kind is OutcomeKind.ended:
-                name = outcome.persona.name if outcome.persona else ""
-                text = t(lang, "persona_ended", name=name)
+                text = t(lang, "persona_ended")
                 if outcome.debrief is not None:
                     text += "\n\n" + render_debrief_text(outcome.debrief, lang)
                 await self._send(context, chat_id, text)

@@ -54,7 +54,7 @@ async def test_start_catalogue_choice_briefing_interview_and_end(api: FakeBotApi
 
         anna.press(briefing, CB_BEGIN + VICTIM)
         assert await anna.texts(3) == [
-            "The interview begins. Mira is with you now.",
+            "The interview begins: Mira.",
             "Hello.",
             "Who are you?",
         ]
@@ -95,7 +95,7 @@ async def test_deep_link_briefs_and_begins_at_once(api: FakeBotApi, tmp_path: Pa
         assert briefing.text is not None and briefing.text.startswith("Briefing: Mira")
         assert briefing.buttons == []
         assert [begins.text, hello.text, who.text] == [
-            "The interview begins. Mira is with you now.",
+            "The interview begins: Mira.",
             "Hello.",
             "Who are you?",
         ]
@@ -130,7 +130,9 @@ async def test_the_persona_ends_the_interview_and_the_bot_says_so(api: FakeBotAp
         dana.send("goodbye")
         goodbye, ended, catalogue = await dana.receive(3)
         assert goodbye.text == "Goodbye."
-        assert ended.text is not None and ended.text.startswith("Mira has ended the interview.\n\nDebrief:")
+        assert ended.text is not None and ended.text.startswith(
+            t("en", "persona_ended") + "\n\nDebrief: Mira"
+        )
         assert len(catalogue.buttons) == 4
         assert [s.end_reason for s in await bot.store.list_sessions()] == ["rule:bye"]
 
@@ -144,11 +146,11 @@ async def test_restart_and_switching_persona(api: FakeBotApi, tmp_path: Path) ->
         egor.send("hello")
         await egor.texts(1)
         egor.send("/restart")
-        assert await egor.texts(3) == ["Starting the interview with Mira again.", "Hello.", "Who are you?"]
+        assert await egor.texts(3) == ["Starting the interview again: Mira.", "Hello.", "Who are you?"]
         egor.send(f"/start {WITNESS}")
         texts = await egor.texts(4)
         assert texts[1].startswith("Briefing: Олег (witness, Russian)")
-        assert texts[2:] == ["The interview begins. Олег is with you now.", "Здравствуйте. Чем могу помочь?"]
+        assert texts[2:] == ["The interview begins: Олег.", "Здравствуйте. Чем могу помочь?"]
         egor.send("Вы видели автобус?")
         assert await egor.texts(1) == ["Их каждое утро возят на автобусе."]
         reasons = sorted((s.persona_id, s.end_reason) for s in await bot.store.list_sessions())
