@@ -29,12 +29,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from bot.errors import PersonaError
 from bot.i18n import t
+from bot.persona.loader import load_persona_text
 from bot.persona.model import RECOMMENDED_TYPES, Persona, QuestionType
 from bot.review import charts
 from bot.review.debrief import (
@@ -660,6 +662,42 @@ async def resolve_persona(lookup: PersonaLookup | None, session: SessionRecord) 
         return found
     inner = getattr(found, "persona", None)
     return inner if isinstance(inner, Persona) else None
+
+
+class _FindsPersona(Protocol):
+    """A persona catalogue: :class:`bot.persona.catalog.Catalog` fits."""
+
+    def find(self, persona_id: str) -> Any:
+        """Return the loaded persona with this id (an object with ``.persona``), or None."""
+
+
+def stored_persona_lookup(store: Store, catalog: _FindsPersona | None = None) -> PersonaLookup:
+    """Return a lookup giving each session the persona version it ran on.
+
+    The version's text kept in the store comes first (exactly what the trainee played); without it, the
+    catalogue's current persona of the same id stands in, since fact ids rarely change between versions.
+    Parsed versions are cached for the lookup's lifetime, so an export parses each version once.
+    """
+    cache: dict[str, Persona | None] = {}
+
+    async def lookup(persona_id: str, version: str) -> Persona | None:
+        if version not in cache:
+            source = await store.get_persona_source(version)
+            parsed: Persona | None = None
+            if source is not None:
+                try:
+                    parsed = load_persona_text(source, f"<stored version {version} of {persona_id}>").persona
+                except PersonaError as exc:
+                    logger.warning("stored version %s of %s does not load: %s", version, persona_id, exc)
+            cache[version] = parsed
+        found = cache[version]
+        if found is not None and found.id == persona_id:
+            return found
+        current = catalog.find(persona_id) if catalog is not None else None
+        persona = getattr(current, "persona", None)
+        return persona if isinstance(persona, Persona) else None
+
+    return lookup
 
 
 def session_file_name(session_id: int) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.persona.model import Persona
 from bot.review import charts
@@ -25,11 +26,13 @@ from bot.review.report import (
     render_cohort_index,
     render_session_report,
     session_report_html,
+    stored_persona_lookup,
 )
 from bot.review.transcripts import EXPORTERS, cmd_export
 from bot.store.base import NewTurn, Note, SessionRecord, Store, TurnRecord
 from bot.store.memory import MemoryStore
 from tests.factories import EPOCH, FixedClock
+from tests.persona_factories import tiny_persona_data
 from tests.review.test_debrief import final_state, interview, rich_persona, trainee
 
 HOSTILE = "<script>alert(1)</script> **bold** <b>x</b>"
@@ -475,3 +478,28 @@ def test_a_trainee_line_with_only_an_event_and_no_text() -> None:
     html = render_session_report(session_record(state={}), turns, None, None, [], "x")
     assert "event: photo" in html
     assert "(no text)" in html
+
+
+async def test_stored_persona_lookup_prefers_the_stored_version_then_the_catalogue() -> None:
+    store = MemoryStore(clock=FixedClock())
+    await store.open()
+    data = tiny_persona_data()
+    await store.store_persona_source("v-old", "tiny_victim_en", yaml.safe_dump({**data, "name": "Old Sam"}))
+    await store.store_persona_source("v-bad", "tiny_victim_en", "id: [unclosed")
+
+    class Entry:
+        persona = rich_persona()
+
+    class Catalogue:
+        def find(self, persona_id: str) -> Entry | None:
+            return Entry() if persona_id == "tiny_victim_en" else None
+
+    lookup = stored_persona_lookup(store, Catalogue())
+    old = await lookup("tiny_victim_en", "v-old")
+    assert isinstance(old, Persona) and old.name == "Old Sam"
+    current = await lookup("tiny_victim_en", "v-unknown")
+    assert isinstance(current, Persona) and len(current.facts) == 5
+    assert isinstance(await lookup("tiny_victim_en", "v-bad"), Persona)
+    assert await lookup("someone_else_en", "v-old") is None
+    assert await stored_persona_lookup(store)("tiny_victim_en", "v-unknown") is None
+    await store.close()
