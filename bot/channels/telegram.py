@@ -569,7 +569,7 @@ class TelegramChannel:
 
     async def on_non_text(self, update: Update, context: Context) -> None:
         """Ask for typed text when a sticker, photo, voice note or the like arrives; record it as an event."""
-        chat_id, _, _ = self._ids(update)
+        chat_id, user_id, _ = self._ids(update)
         message = update.effective_message
         assert message is not None
         lang = await self._lang(update)
@@ -578,7 +578,11 @@ class TelegramChannel:
             return
         kind = _non_text_kind(message)
         await self.service.record_event(chat_id, {"kind": kind}, message.caption or "", update.update_id)
-        await self._send(context, chat_id, t(lang, "non_text"))
+        # Stickers count towards the rate limit too, so a sticker storm gets one note, not one reply each.
+        throttle = self.service.limiter.check(user_id)
+        if throttle is OutcomeKind.throttled:
+            return
+        await self._send(context, chat_id, t(lang, "slow_down" if throttle else "non_text"))
 
     async def on_edited(self, update: Update, context: Context) -> None:
         """Record an edited message without answering it (see the session module for why)."""

@@ -174,6 +174,21 @@ async def test_non_text_messages_get_a_plain_reply_and_are_recorded(
         assert await fedor.texts(1) == ["Hi. I am Mira."]
 
 
+async def test_a_sticker_storm_gets_one_slow_down(api: FakeBotApi, tmp_path: Path) -> None:
+    async with running_bot(api, tmp_path) as bot:
+        yana = Trainee(api, 140)
+        await _open_interview(yana)
+        for _ in range(10):
+            yana.send_kind("sticker")
+        limit = 6  # bot.session.DEFAULT_RATE_LIMIT; the clock stands still
+        assert await yana.texts(limit + 1) == [t("en", "non_text")] * limit + [t("en", "slow_down")]
+        assert await yana.settle() == []
+        session = await bot.store.get_open_session(yana.chat_id)
+        assert session is not None
+        events = [x.event for x in await bot.store.get_turns(session.id) if x.event]
+        assert events == [{"kind": "sticker"}] * 10
+
+
 async def test_edited_messages_are_recorded_not_answered(api: FakeBotApi, tmp_path: Path) -> None:
     async with running_bot(api, tmp_path) as bot:
         gala = Trainee(api, 108)
