@@ -158,3 +158,16 @@ def test_cohort_index_sorts_in_a_real_browser(browser: Any, pages: dict[str, Pat
     page.wait_for_load_state("load")
     assert page.url.endswith("session-000007.html")
     assert page.evaluate("window.__pwned") is None
+
+
+def test_cohort_index_reads_without_javascript(browser: Any, pages: dict[str, Path]) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(pages["index"].as_uri())
+        assert session_order(page) == [7, 8, 9, 10]
+        assert page.locator("#cohort thead button").count() == 0
+        assert page.locator("#cohort thead th", has_text=RECOMMENDED_COLUMN).count() == 1
+        assert page.locator("#cohort a").count() == 4
+    finally:
+        context.close()
