@@ -87,63 +87,64 @@ _Resolver.yaml_implicit_resolvers = {
 }
 _Resolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+
+class _CappedComposer(Composer):
+    """The PyYAML composer, stopping at once when depth, alias or value counts pass their caps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.aliases = 0
+        self.values = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        """Compose one node, counting it against the caps first."""
+        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _Refused(f"too many aliases (more than {MAX_ALIASES} '*name' references)", self._mark())
+            return super().compose_node(parent, index)  # type: ignore[return-value]
+        self.values += 1
+        if self.values > MAX_VALUES:
+            # A real persona has a few thousand values; stop long before Python-level work gets slow.
+            raise _Refused(f"the document has more than {MAX_VALUES} values", self._mark())
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(f"nesting is too deep (more than {MAX_DEPTH} levels)", self._mark())
+            return super().compose_node(parent, index)  # type: ignore[return-value]
+        finally:
+            self.depth -= 1
+
+    def _mark(self) -> Any:
+        return self.peek_event().start_mark  # type: ignore[attr-defined]
+
+
 try:
     from yaml._yaml import CParser as _Parser  # libyaml: the event stream ten times faster
 
-    class _Loader(Composer, _Parser, _Resolver):
+    class _Loader(_CappedComposer, _Parser, _Resolver):
         """libyaml events, composed in Python so depth and aliases can be capped."""
 
         def __init__(self, text: str) -> None:
             _Parser.__init__(self, text)
-            Composer.__init__(self)
+            _CappedComposer.__init__(self)
             _Resolver.__init__(self)
-            self.depth = 0
-            self.aliases = 0
-            self.values = 0
 
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Loader(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[no-redef]
+    class _Loader(Reader, Scanner, Parser, _CappedComposer, _Resolver):  # type: ignore[no-redef]
         """Pure-Python events, composed with caps on depth and aliases."""
 
         def __init__(self, text: str) -> None:
             Reader.__init__(self, text)
             Scanner.__init__(self)
             Parser.__init__(self)
-            Composer.__init__(self)
+            _CappedComposer.__init__(self)
             _Resolver.__init__(self)
-            self.depth = 0
-            self.aliases = 0
-            self.values = 0
-
-
-def _compose_node(self: Any, parent: Node | None, index: Any) -> Node:
-    if self.check_event(AliasEvent):
-        self.aliases += 1
-        if self.aliases > MAX_ALIASES:
-            raise _Refused(
-                f"too many aliases (more than {MAX_ALIASES} '*name' references)", self.peek_event().start_mark
-            )
-        return Composer.compose_node(self, parent, index)  # type: ignore[return-value]
-    self.values += 1
-    if self.values > MAX_VALUES:
-        # A real persona has a few thousand values; stop composing long before Python-level work gets slow.
-        raise _Refused(f"the document has more than {MAX_VALUES} values", self.peek_event().start_mark)
-    self.depth += 1
-    try:
-        if self.depth > MAX_DEPTH:
-            raise _Refused(
-                f"nesting is too deep (more than {MAX_DEPTH} levels)", self.peek_event().start_mark
-            )
-        return Composer.compose_node(self, parent, index)  # type: ignore[return-value]
-    finally:
-        self.depth -= 1
-
-
-_Loader.compose_node = _compose_node  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -826,9 +827,7 @@ def parse_persona_bytes(data: bytes, label: str) -> ParseResult:
 
 def _parse(data: bytes, label: str) -> ParseResult:
     if len(data) > MAX_FILE_BYTES:
-        raise PersonaError(
-            f"the file is too large (more than {MAX_FILE_BYTES} bytes)", label, 1, 1
-        )
+        raise PersonaError(f"the file is too large (more than {MAX_FILE_BYTES} bytes)", label, 1, 1)
     text = _check_text(_decode(data, label), label)
     root = _compose(text, label)
     if not isinstance(root, MappingNode):
