@@ -327,6 +327,7 @@ _EN_ANYTHING_ELSE: tuple[tuple[str, ...], ...] = (("anything", "else"), ("someth
 _EN_MORE_DETAIL: tuple[tuple[str, ...], ...] = (
     ("more", "detail"), ("more", "details"), ("in", "detail"), ("tell", "more"),
 )
+_EN_PREPOSITIONS = _ws("in for from with to at by on about under since until")
 _EN_SUBORDINATORS = _ws(
     "when if after before once while since because as"
 )
@@ -388,6 +389,7 @@ _RU_NOT_WH_AFTER = _ws(
 )
 # «как я уже сказала», «как и раньше», «как будто»: «как» as a conjunction, not a question word.
 _RU_KAK_CONJUNCTION = frozenset({"я", "мы", "и", "будто", "бы", "только"})
+_RU_DEMONSTRATIVES = _ws("том того тому тем то те тех теми та той ту")
 _RU_COMPLEMENT_PREFIXES = (
     "зна", "помн", "видел", "видит", "видишь", "видите", "видела", "слыш", "сказ", "говор", "реш", "объясн",
     "спраш", "спрос", "понима", "понял", "дума", "замеч", "замет", "узна", "выясн", "сообщ", "показ",
@@ -454,7 +456,7 @@ _RU_SUGGESTIVE_WORDS: dict[str, str] = {
 _RU_ZHE_NOT_AFTER = _ws(
     "тот та то те того той том тем такой такая такие там тогда так туда оттуда сразу здесь тут один одна "
     "одно "
-    "тому та"
+    "тому та сейчас"
 )
 _RU_WELFARE: tuple[tuple[str, ...], ...] = (
     ("хотите", "воды"), ("хотите", "пить"), ("хотите", "чаю"), ("хотите", "чай"), ("хотите", "есть"),
@@ -478,6 +480,16 @@ _RU_OFFER_OPENERS = frozenset({"давайте", "можно", "хотите", "
 _RU_SECOND_PERSON = _ws(
     "вы вам вас ты тебе тебя у"
 )
+_RU_REASSURANCE = _ws(
+    "будешь будете конфиденциально конфиденциальный между никто никому ничего обещаю безопасности право "
+    "права "
+    "волнуйся волнуйтесь бойся бойтесь торопись торопитесь спасибо жаль сочувствую можем давай давайте "
+    "если пожалуйста отказаться захочешь захотите хотите хочешь хотела хотел хотелось чтобы"
+)
+_RU_FIRST_PERSON = _ws("я мы меня мне нам нас мной")
+_RU_MODALS = _ws("можешь можете могла мог могли")
+_RU_2ND_PERSON_ENDINGS = ("ешь", "ишь", "ете", "ите", "ешься", "ишься", "етесь", "итесь")
+_RU_3PL_ENDINGS = ("ют", "ят", "ут", "ат")
 _RU_UNPUNCTUATED_OPENERS = frozenset(
     {"вам", "вас", "вы", "ты", "тебе", "тебя", "он", "она", "они", "кто-нибудь", "кто-то", "у"}
 )
@@ -828,6 +840,13 @@ class _English:
         for seq in _EN_MORE_DETAIL:
             if _has_seq(body, seq) >= 0 and not any(x in _EN_WH for x in body):
                 return _q(INVITATION, f"asks for '{' '.join(seq)}'")
+        if len(body) > 2 and body[0] in _EN_PREPOSITIONS and body[1] in _EN_WH:
+            body = body[1:]  # "in whose name were the rooms booked", "for how long did you work"
+        for k in (1, 2, 3):
+            fronted = body[0] not in _EN_WH | _EN_PRONOUNS and not _EN_TELL_VERBS & set(body[:k])
+            if fronted and len(body) > k + 1 and body[k] in _EN_WH and body[k + 1] in _EN_AUX:
+                body = body[k:]  # "ur ID where is it": a fronted topic, then the question
+                break
         head = body[0]
         nxt = body[1] if len(body) > 1 else ""
         choice = any(x in _EN_CHOICE for x in body)
@@ -981,8 +1000,8 @@ class _Russian:
             return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
         if after_comma and wh_i >= 0 and w[wh_i] not in _RU_WH_SUBORDINATE:
             prev = w[i - 1]
-            if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER:
-                return False
+            if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER or prev in _RU_DEMONSTRATIVES:
+                return False  # «видели, как ...», «о том, кто вы»: an embedded clause
             return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
         return False
 
@@ -1175,9 +1194,33 @@ class _Russian:
             if choice:
                 return _q(OPTION_POSING, "either/or choice («... или ...?»)")
             return _q(OPTION_POSING, "intonation question «...?»")
-        if c.unpunctuated and body[0] in _RU_UNPUNCTUATED_OPENERS and any(_ru_past(x) for x in body):
-            return _q(OPTION_POSING, "unpunctuated yes/no question «вам/вы ...»")
+        if c.unpunctuated:
+            cue = self.unpunctuated_question(body)
+            if cue:
+                return _q(OPTION_POSING, f"unpunctuated yes/no question ({cue})")
         return self.statement(c)
+
+    def unpunctuated_question(self, body: Sequence[str]) -> str:
+        """Name the cue that makes an unpunctuated clause a yes/no question, or return ''.
+
+        Phone typists drop the «?»: «тебе платят», «у тебя есть документы», «договор подписывали». Reassurance
+        («ты будешь в безопасности», «можешь не отвечать», «никто не узнает») stays a statement.
+        """
+        if any(x in _RU_REASSURANCE for x in body) or any(x in _RU_FIRST_PERSON for x in body):
+            return ""
+        for k, x in enumerate(body[:-1]):
+            if x in _RU_MODALS and body[k + 1] == "не":
+                return ""  # «можешь не отвечать»: permission
+        has_you = any(x in _RU_SECOND_PERSON or x in ("ты", "вы") for x in body)
+        if _has_seq(body, ("есть",)) >= 0 and has_you and "право" not in body and "права" not in body:
+            return "«у вас есть ...»"
+        if any(x.endswith(_RU_2ND_PERSON_ENDINGS) and len(x) > 4 for x in body):
+            return "2nd-person verb"
+        if has_you and any(x.endswith(_RU_3PL_ENDINGS) and len(x) > 4 for x in body):
+            return "«вам/вас» + impersonal verb"
+        if any(_ru_past(x) for x in body) and (has_you or len(body) <= 4):
+            return "past-tense verb"
+        return ""
 
     def suggestive(self, c: _Clause) -> _Verdict | None:
         words = c.words
@@ -1194,7 +1237,9 @@ class _Russian:
                 return _q(SUGGESTIVE, "particle «же»")
             if w in ("наверное", "наверно") and question:
                 return _q(SUGGESTIVE, "«наверное» in a question")
-            if w == "должно" and i + 1 < len(words) and words[i + 1] == "быть":
+            presumes = question or any(_ru_past(x) for x in words)
+            must_be = w == "должно" and i + 1 < len(words) and words[i + 1] == "быть"
+            if must_be and presumes and "это" not in words:
                 return _q(SUGGESTIVE, "presumption «должно быть»")
         if _has_seq(words, ("не", "правда", "ли")) >= 0:
             return _q(SUGGESTIVE, "«не правда ли»")
@@ -1268,6 +1313,8 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
     # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") asks nothing.
     while len(clauses) > 1 and (rules.subordinate(clauses[0]) or _bare_frame(rules, clauses[0])):
         clauses.pop(0)
+    while len(clauses) > 1 and tuple(clauses[-1].body) in _AFTERTHOUGHTS:
+        clauses.pop()  # "Do they get paid, do you know?": the afterthought asks nothing new
     verdicts: list[_Verdict] = []
     for clause in clauses:
         v = rules.classify(clause)
@@ -1285,6 +1332,15 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
         if not verdicts:
             verdicts.append(_q(SUGGESTIVE, tag_cue))
     return verdicts
+
+
+_AFTERTHOUGHTS = frozenset(
+    {
+        ("do", "you", "know"), ("you", "know"), ("do", "you", "remember"), ("do", "you", "think"),
+        ("you", "think"), ("вы", "не", "знаете"), ("не", "знаете"), ("знаете",), ("как", "думаете"),
+        ("как", "вы", "думаете"), ("не", "помните"), ("вы", "не", "помните"), ("помните",),
+    }
+)
 
 
 def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
