@@ -41,7 +41,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     BaseUpdateProcessor,
@@ -54,8 +54,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.config import Settings
-from bot.errors import NotFound, StoreBusy
+from bot.config import ENV_TOKEN, Settings
+from bot.errors import ChannelError, ConfigError, NotFound, StoreBusy
 from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
 from bot.persona.model import Persona
 from bot.review.debrief import render_debrief_text
@@ -827,7 +827,14 @@ def serve(settings: Settings) -> int:
     app = build_application(settings, store, catalog, failures=failures)
     # run_polling stops on SIGINT/SIGTERM; Application.stop waits for the updates in flight, then
     # post_shutdown closes the store.
-    app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    except InvalidToken:
+        # PTB's own message quotes the token; never let it reach a traceback or a log.
+        raise ConfigError(f"the Bot API server rejected {ENV_TOKEN}; check it with @BotFather") from None
+    except TelegramError as exc:
+        where = settings.api_base_url or "api.telegram.org"
+        raise ChannelError(f"cannot start serving through {where}: {redact(str(exc))}") from None
     return 0
 
 

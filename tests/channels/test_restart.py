@@ -21,12 +21,14 @@ EXIT_SECONDS = 30.0
 
 
 @asynccontextmanager
-async def serving(api: FakeBotApi, workdir: Path, log_name: str) -> AsyncIterator[asyncio.subprocess.Process]:
+async def serving(
+    api: FakeBotApi, workdir: Path, log_name: str, base_url: str | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run ``python -m bot serve`` against the fake server; kill it on the way out if it is still running."""
     env = dict(os.environ)
     env.update(
         TELEGRAM_BOT_TOKEN=TEST_TOKEN,
-        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_API_BASE_URL=base_url or api.base_url,
         UNDERSTUDY_DB=str(workdir / "db" / "understudy.sqlite3"),
         UNDERSTUDY_PERSONAS=str(workdir / "personas"),
         UNDERSTUDY_INSTRUCTORS="",
@@ -109,3 +111,28 @@ async def test_a_session_survives_sigkill_and_keeps_its_persona_version(
     assert TEST_TOKEN not in logs
     assert "Understudy ready: 1 personas loaded, failed: none" in logs
     assert "store closed" in (tmp_path / "second.log").read_text()
+
+
+async def test_a_rejected_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    write_tiny_personas(tmp_path / "personas", VICTIM)
+    async with (
+        FakeBotApi(token="999:" + "z" * 35) as other,
+        serving(other, tmp_path, "rejected.log") as process,
+    ):
+        assert await asyncio.wait_for(process.wait(), STARTUP_SECONDS) == 2
+    log = (tmp_path / "rejected.log").read_text()
+    # PTB logs its own traceback (redacted); what the operator reads last is one line.
+    assert TEST_TOKEN not in log
+    assert (
+        log.splitlines()[-1]
+        == "understudy: the Bot API server rejected TELEGRAM_BOT_TOKEN; check it with @BotFather"
+    )
+
+
+async def test_an_unreachable_server_is_one_line(api: FakeBotApi, tmp_path: Path) -> None:
+    write_tiny_personas(tmp_path / "personas", VICTIM)
+    async with serving(api, tmp_path, "unreachable.log", base_url="http://127.0.0.1:9") as process:
+        assert await asyncio.wait_for(process.wait(), STARTUP_SECONDS) == 1
+    log = (tmp_path / "unreachable.log").read_text()
+    assert TEST_TOKEN not in log
+    assert log.splitlines()[-1].startswith("understudy: cannot start serving through http://127.0.0.1:9: ")
