@@ -26,7 +26,6 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -34,7 +33,7 @@ from bot.engine import dialogue
 from bot.engine.dialogue import Events
 from bot.engine.matcher import CompiledPersona
 from bot.errors import EngineError, PersonaError, PersonaNotFound, StoreBusy
-from bot.i18n import language_name, normalize_language, pick_language, t
+from bot.i18n import normalize_language, pick_language
 from bot.persona.loader import load_persona_text
 from bot.persona.model import Persona
 from bot.review.debrief import Debrief, debrief_for_session
@@ -430,13 +429,3 @@ class SessionService:
             return (await self._compiled_for(session)).persona
         except (EngineError, PersonaError):
             return None
-
-
-def persona_label(persona: Persona, lang: str) -> tuple[str, str, str]:
-    """Return (name, role, language) of a persona in the catalogue language, for buttons and cards."""
-    return persona.name, t(lang, f"role_{persona.role}"), language_name(lang, persona.language)
-
-
-def utc(dt: datetime) -> str:
-    """Format a timestamp for instructors: UTC, to the minute."""
-    return dt.strftime("%Y-%m-%d %H:%M")

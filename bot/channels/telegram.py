@@ -28,7 +28,7 @@ import os
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import (
@@ -56,7 +56,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import ENV_TOKEN, Settings
 from bot.errors import ChannelError, ConfigError, NotFound, StoreBusy
-from bot.i18n import SUPPORTED_LANGUAGES, pick_language, t
+from bot.i18n import SUPPORTED_LANGUAGES, language_name, pick_language, t
 from bot.persona.model import Persona
 from bot.review.debrief import render_debrief_text
 from bot.review.transcripts import plain_item, render_markdown
@@ -66,8 +66,6 @@ from bot.session import (
     OutcomeKind,
     PersonaCatalog,
     SessionService,
-    persona_label,
-    utc,
 )
 from bot.store.base import Clock, Store, utc_now
 
@@ -204,6 +202,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
+
+
+def persona_label(persona: Persona, lang: str) -> tuple[str, str, str]:
+    """Return (name, role, language) of a persona in the catalogue language, for buttons and cards."""
+    return persona.name, t(lang, f"role_{persona.role}"), language_name(lang, persona.language)
+
+
+def utc(moment: datetime) -> str:
+    """Format a timestamp for instructors: UTC, to the minute."""
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def typing_delay(text: str, scale: float) -> float:
