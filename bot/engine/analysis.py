@@ -30,7 +30,7 @@ from typing import Final
 
 from bot.persona.model import RECOMMENDED_TYPES, QuestionType
 
-from .text import FuzzyVocabulary, normalize
+from .text import MAX_INPUT_CHARS, FuzzyVocabulary, normalize
 
 INVITATION: Final = QuestionType.invitation.value
 DIRECTIVE: Final = QuestionType.directive.value
@@ -1357,7 +1357,8 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
 def classify(text: str, lang: str = "auto") -> Classification:
     """Classify one utterance as a question type and say which cue decided."""
     hint = (lang or "auto").split("-")[0].lower()
-    lines = [normalize(line.translate(_APOSTROPHES)) for line in text.splitlines()]
+    # The whole text is capped, not only each line, so a paste of thousands of short lines stays cheap.
+    lines = [normalize(line.translate(_APOSTROPHES)) for line in text[:MAX_INPUT_CHARS].splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines:
         return _result(OTHER, "no words", hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER, 0)
