@@ -13,28 +13,7 @@ from typing import Any
 
 from bot.persona.model import Effects, Persona, Reply, as_reply
 
-try:
-    from .analysis import Classification, classify, with_presumption
-except ImportError:  # TEMPORARY until the classifier lands
-    from dataclasses import replace as _replace
-
-    @dataclass(frozen=True)
-    class Classification:  # type: ignore[no-redef]
-        question_type: str
-        cue: str
-        lang: str = "en"
-        recommended: bool = False
-
-    def classify(text: str, lang: str = "auto") -> Classification:  # type: ignore[misc]
-        t = text.strip().lower()
-        if t.endswith(("didn't he?", "isn't it?", "right?")):
-            return Classification("suggestive", "tag")
-        if t.startswith(("why", "where", "what", "who", "how")):
-            return Classification("directive", "wh")
-        return Classification("other", "none")
-
-    def with_presumption(c: Classification, fact_id: str) -> Classification:  # type: ignore[misc]
-        return _replace(c, question_type="suggestive", cue=f"presumes undisclosed fact {fact_id}")
+from .analysis import Classification, classify, with_presumption
 from .matcher import CompiledCondition, CompiledPersona, CompiledRule, Utterance, compile_condition, match_terms
 from .state import State, checked_copy, initial_state
 
