@@ -14,10 +14,16 @@ from typing import Literal
 from bot.errors import PersonaError
 from bot.persona.model import Condition, Match, Persona, Reply, Rule, as_reply, parse_comparison
 
-from .text import FuzzyVocabulary, Stemmer, analyse, normalize, tokenize
+from .lexicon import COMMON_EN, COMMON_RU
+from .text import FuzzyVocabulary, Stemmer, analyse, is_cyrillic, normalize, tokenize
 
 # A phrase still matches with this many other words between two of its words ("sent back home" for "sent home").
 PHRASE_MAX_GAP = 1
+# Russian word order is free: a Cyrillic phrase matches its words in any order within a window this much wider
+# than the phrase ("нашел эту работу" also matches "как ты эту работу нашел").
+FREE_ORDER_SLACK = 1
+# Prefix of an exact term: the word as written, neither stemmed nor typo-corrected ("=заем" does not match "за").
+EXACT = "="
 
 Stems = tuple[str, ...]
 
@@ -174,6 +180,8 @@ class CompiledPersona:
         self.facts = {f.id: f for f in persona.facts}
 
     def _stems_of(self, term: str) -> Stems:
+        if term.strip().startswith(EXACT):
+            return tuple(EXACT + w for w in tokenize(normalize(term.strip()[len(EXACT) :])))
         words = tokenize(normalize(term))
         self._surface_words.update(words)
         stems = tuple(self.stemmer.stems(words))
@@ -206,7 +214,7 @@ class CompiledPersona:
         corrected: list[str] = []
         corrections: dict[str, str] = {}
         for tok, stem in zip(tokens, stems, strict=True):
-            if stem in self.vocabulary:
+            if stem in self.vocabulary or tok in COMMON_EN or tok in COMMON_RU:
                 corrected.append(stem)
                 continue
             fixed: str | None = None
@@ -220,7 +228,8 @@ class CompiledPersona:
                 corrected.append(fixed)
             else:
                 corrected.append(stem)
-        return Utterance(text, norm, tokens, corrected, frozenset(corrected), corrections)
+        exact = [EXACT + t for t in tokens]
+        return Utterance(text, norm, tokens, corrected, frozenset(corrected).union(exact), corrections)
 
     def candidates(self, utt: Utterance) -> list[CompiledRule]:
         """Return the rules that could match ``utt`` (index hits plus rules without positive terms), in order."""
@@ -251,14 +260,32 @@ def _has_sequence(stems: list[str], seq: Stems) -> bool:
     return False
 
 
+def _in_window(stems: list[str], seq: Stems) -> bool:
+    """Say whether every stem of ``seq`` occurs, in any order, within a window a little wider than ``seq``."""
+    width = len(seq) + FREE_ORDER_SLACK
+    wanted = set(seq)
+    for start in range(max(1, len(stems) - width + 1)):
+        if wanted.issubset(stems[start : start + width]):
+            return True
+    return False
+
+
 def term_present(term: CompiledTerm, utt: Utterance) -> bool:
-    """Say whether any alternative of ``term`` occurs in the utterance."""
+    """Say whether any alternative of ``term`` occurs in the utterance.
+
+    A single word must occur (as a stem, or exactly for ``=word``). A phrase's words must occur in order with at most
+    PHRASE_MAX_GAP words between neighbours; a Cyrillic phrase may take any order within a small window.
+    """
     for alt in term.alternatives:
         if len(alt) == 1:
             if alt[0] in utt.stem_set:
                 return True
-        elif all(s in utt.stem_set for s in alt) and _has_sequence(utt.stems, alt):
-            return True
+        elif all(s in utt.stem_set for s in alt):
+            words = [EXACT + t for t in utt.tokens] if alt[0].startswith(EXACT) else utt.stems
+            if _has_sequence(words, alt):
+                return True
+            if is_cyrillic(alt[0]) and _in_window(words, alt):
+                return True
     return False
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 import snowballstemmer
 from rapidfuzz.distance import OSA
 
+from .lexicon import CONTRACTION_SUFFIXES, CONTRACTIONS, IS_BEFORE_S
+
 # Anything longer is cut before matching, so one pasted novel cannot stall a turn.
 MAX_INPUT_CHARS = 4096
 
@@ -76,12 +78,34 @@ def _fix_mixed_script(token: str) -> str:
     return token
 
 
+def expand_contraction(token: str) -> tuple[str, ...]:
+    """Return the full words of an English contraction ("can't" -> can, not), or the token itself."""
+    whole = CONTRACTIONS.get(token)
+    if whole is not None:
+        return whole
+    if "'" not in token:
+        return (token,)
+    for suffix, words in CONTRACTION_SUFFIXES.items():
+        if token.endswith(suffix) and len(token) > len(suffix):
+            return (token[: -len(suffix)], *words)
+    if token.endswith("'s"):
+        base = token[:-2]
+        return (base, "is") if base in IS_BEFORE_S else (base,)
+    return (token.replace("'", ""),)
+
+
 def tokenize(normalized: str) -> list[str]:
-    """Split normalised text into word tokens (Latin, Cyrillic and other letters, or digit runs)."""
-    tokens = []
+    """Split normalised text into word tokens (Latin, Cyrillic and other letters, or digit runs).
+
+    English contractions become their full words, so negation survives stemming.
+    """
+    tokens: list[str] = []
     for raw in _TOKEN_RE.findall(normalized):
         tok = _fix_mixed_script(raw.replace("’", "'").replace("ʼ", "'"))
-        tokens.append(tok)
+        if tok.isascii():
+            tokens.extend(expand_contraction(tok))
+        else:
+            tokens.append(tok)
     return tokens
 
 
@@ -119,9 +143,7 @@ class Stemmer:
             out = word
         else:
             algo = self._cyrillic if is_cyrillic(word) else self._latin
-            # English contractions ("don't") keep their apostrophe: stem the part before it.
-            base = word.split("'")[0] if "'" in word and not is_cyrillic(word) else word
-            out = algo.stemWord(base) or base
+            out = algo.stemWord(word) or word
         if len(self._cache) < 200_000:
             self._cache[word] = out
         return out

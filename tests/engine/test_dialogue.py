@@ -253,3 +253,41 @@ def test_odd_input_gives_a_fallback_not_an_error(text: str) -> None:
     [turn] = talk(compiled(), text)
     assert turn.replies
     assert turn.state["turn"] == 1
+
+
+def _with_rule(rule: dict[str, Any], language: str = "en") -> CompiledPersona:
+    data = tiny_persona_data()
+    data["rules"].append(rule)
+    return compiled(tiny_persona(rules=data["rules"], language=language))
+
+
+@pytest.mark.parametrize(
+    ("term", "said", "fires"),
+    [
+        ("can't promise", "I can promise you that", False),
+        ("can't promise", "I cant promise anything", True),
+        ("can't promise", "I cannot promise", True),
+        ("i'm a", "I have a question", False),
+        ("not allowed", "you aren't allowed out?", True),
+        ("=заем", "поговорим за жизнь", False),
+        ("=заем", "а заём большой?", True),
+        ("нашел эту работу", "как ты эту работу нашёл?", True),
+        ("нашел эту работу", "работу нашёл я сам, а эту не искал", False),
+        ("sent home", "will I be sent back home", True),
+        ("sent home", "home is where I was sent", False),
+    ],
+)
+def test_term_forms(term: str, said: str, fires: bool) -> None:
+    cp = _with_rule({"id": "probe", "priority": 50, "match": {"any": [term]}, "reply": "probe"})
+    [turn] = talk(cp, said)
+    assert (turn.events.rule == "probe") == fires
+
+
+def test_common_words_are_not_corrected_into_concept_words() -> None:
+    cp = _with_rule(
+        {"id": "threat", "priority": 50, "match": {"any": ["пожалуетесь"]}, "reply": "threat"}, language="ru"
+    )
+    [turn] = talk(cp, "Расскажите, пожалуйста")
+    assert turn.events.rule != "threat"
+    [turn] = talk(cp, "вы пожалуетесь?")
+    assert turn.events.rule == "threat"
