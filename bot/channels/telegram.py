@@ -9,11 +9,24 @@ order they were fetched, updates of different chats run concurrently. The fetche
 in arrival order and a task reaches the lock without suspending first, so the lock's FIFO queue is the arrival
 order. Typing delays are ``asyncio.sleep`` inside the chat's lock: they hold up that chat only.
 
-Delivery. A turn is committed by the service before any reply is sent, so every reply a trainee saw is in the
-database. PTB confirms fetched updates with its next ``getUpdates`` call, before they are handled; a process
-killed in the middle of a turn therefore loses that turn's reply (the turn is stored if it was committed) and
-the trainee has to repeat it. An update that Telegram does deliver twice is answered from the replies stored
-the first time (``update_id`` is recorded with the turn), so the transcript holds it once.
+Delivery (the full statement, with what the tests prove, is ``docs/delivery.md``).
+
+- *Turns.* A turn is committed by the service before any reply is sent, so every reply a trainee saw is in
+  the database. The store records each turn with its ``update_id``: an update handled twice (Telegram
+  redelivering it, or a trainee's repeat after a crash) is answered from the stored replies and recorded once.
+- *Updates in.* PTB confirms a fetched batch with its next ``getUpdates`` call, before the updates are
+  handled; a process killed mid-turn loses the replies of the updates in flight (their turns are stored if
+  committed) and the trainee has to repeat. A failed ``getUpdates`` (429, 5xx, timeout, lost connection)
+  confirms nothing and is retried by PTB's polling loop with its backoff (:func:`on_polling_error` logs
+  it). A malformed update is logged and skipped (:class:`TolerantBot`, :meth:`TelegramChannel.on_any_update`).
+- *Replies out.* Every Bot API call goes through :meth:`TelegramChannel._deliver`: 429 waits ``retry_after``;
+  5xx answers, lost connections and timeouts are retried with exponential backoff (0.5 s doubling, capped
+  at 8 s, :data:`SEND_ATTEMPTS` tries in all); 400/403 are final. Telegram has no idempotency key, so when a
+  call was sent and no answer came back (a read timeout, a connection lost mid-request) the retry may
+  deliver the message a second time: *at-least-once* on those ambiguous failures, *exactly-once* when
+  Telegram answered (429, 5xx) or the request never left (connect or pool failures). A typing action that
+  keeps failing is skipped; a reply that keeps failing is given up after about 7.5 s of backoff and logged,
+  and its turn stays recorded.
 
 Security. The token is redacted from every log record (:func:`install_token_redaction`) and httpx, which logs
 full request URLs at INFO, is set to WARNING.
@@ -22,7 +35,6 @@ full request URLs at INFO, is set to WARNING.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -31,6 +43,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -41,17 +54,28 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import ENV_TOKEN, Settings
@@ -78,9 +102,23 @@ TYPING_BASE_SECONDS = 0.4
 TYPING_SECONDS_PER_CHAR = 0.025
 TYPING_MAX_SECONDS = 4.0
 """Telegram shows 'typing…' for about five seconds; longer pauses would need the action repeated."""
-SEND_ATTEMPTS = 3
+SEND_ATTEMPTS = 5
+"""Tries of one Bot API call (the first and four retries) before a reply is given up."""
+BACKOFF_FIRST_SECONDS = 0.5
+BACKOFF_FACTOR = 2.0
+BACKOFF_MAX_SECONDS = 8.0
+"""Waits between tries grow 0.5, 1, 2, 4 s (capped): about 7.5 s in all before a call is given up."""
+RETRY_AFTER_MAX_SECONDS = 60.0
+"""A longer flood wait is not sat out: the chat's lock would hold its later messages for too long."""
+SEND_READ_TIMEOUT_SECONDS = 5.0
+"""How long a send waits for Telegram's answer; after it the outcome is unknown (see Delivery)."""
+SEND_POOL_SIZE = 256
+"""Connections for sending; PTB's own default, kept when the bot is built here rather than by the builder."""
 SESSIONS_LISTED = 15
 CALLBACK_DATA_BYTES = 64
+
+GUARD_GROUP = -1
+"""Handler group of the update guard, tried before every other handler."""
 
 CB_CHOOSE = "p:"
 CB_BEGIN = "b:"
@@ -162,6 +200,9 @@ def quiet_http_logs() -> None:
     """Keep httpx from logging request URLs, which carry the token."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    bot_logger = logging.getLogger("telegram.Bot")
+    if not any(isinstance(f, _QuietParseFailure) for f in bot_logger.filters):
+        bot_logger.addFilter(_QuietParseFailure())
 
 
 # -- ordering -----------------------------------------------------------------------------------------------
@@ -199,6 +240,69 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release; PTB waits for the updates in flight before calling this."""
+
+
+# -- malformed updates -------------------------------------------------------------------------------------
+
+PTB_PARSE_FAILURE = "Error while parsing updates!"
+
+
+class _QuietParseFailure(logging.Filter):
+    """Drop PTB's CRITICAL dump of a batch that failed to parse; :class:`TolerantBot` logs one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but PTB's parse-failure dump."""
+        return not (isinstance(record.msg, str) and record.msg.startswith(PTB_PARSE_FAILURE))
+
+
+class TolerantBot(ExtBot[None]):
+    """An ``ExtBot`` whose ``getUpdates`` survives malformed updates.
+
+    PTB parses a whole batch at once; one malformed update (a message without ``chat`` or ``date``) makes it
+    log the batch, skip it *without* confirming it, and fetch the same batch again, forever: the bot stops
+    serving everybody. Here, when a batch fails to parse, each update is parsed on its own; a bad one is
+    logged in one line and replaced by an empty update with the same ``update_id``, so polling confirms it
+    and moves on. The first parse is PTB's own, so the common path costs nothing extra.
+    """
+
+    __slots__ = ("_raw_updates",)
+    _raw_updates: list[Any]
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint == "getUpdates":
+            self._raw_updates = result if isinstance(result, list) else []
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """Fetch updates like PTB; on a batch that fails to parse, parse each update alone."""
+        self._raw_updates = []
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:  # PTB's parser failed on some update of the batch; find it below
+            updates = tuple(u for u in map(self._parse_one, self._raw_updates) if u is not None)
+            for update in updates:
+                self.insert_callback_data(update)
+            return updates
+
+    def _parse_one(self, raw: Any) -> Update | None:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if not isinstance(update_id, int):
+            logger.warning("ignored an update without an update_id: %.200r", raw)
+            return None
+        try:
+            return Update.de_json(raw, self)
+        except Exception as exc:  # any parse failure of one update: skip that update only
+            kinds = ", ".join(k for k in raw if k != "update_id") or "nothing"
+            logger.warning("ignored malformed update %s (%s): %s", update_id, kinds, type(exc).__name__)
+            return Update(update_id)
+
+
+def update_kinds(update: Update) -> list[str]:
+    """Return the kinds of content an update carries that PTB knows (``message``, ``callback_query``...)."""
+    return [kind for kind in Update.ALL_TYPES if getattr(update, kind, None) is not None]
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
@@ -289,9 +393,25 @@ class TelegramChannel:
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
+    async def on_any_update(self, update: Update, context: Context) -> None:
+        """Stop updates no handler can use safely (unknown types, a private message without a sender)."""
+        kinds = update_kinds(update)
+        if not kinds:
+            unknown = ", ".join(sorted(update.api_kwargs)) or "nothing"
+            logger.info("ignored update %s of an unknown type (%s)", update.update_id, unknown)
+            raise ApplicationHandlerStop
+        chat, user = update.effective_chat, update.effective_user
+        sender_needed = update.callback_query is not None or (
+            update.effective_message is not None and chat is not None and chat.type == ChatType.PRIVATE
+        )
+        if sender_needed and user is None:
+            logger.info("ignored malformed update %s (%s): no sender", update.update_id, ", ".join(kinds))
+            raise ApplicationHandlerStop
+
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Add every handler to the application, in the order they must be tried."""
         private = filters.ChatType.PRIVATE
+        app.add_handler(TypeHandler(Update, self.on_any_update), group=GUARD_GROUP)
         app.add_handler(MessageHandler(~private & ~filters.UpdateType.CHANNEL_POSTS, self.on_group))
         app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, self.on_edited))
         commands: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
@@ -313,21 +433,45 @@ class TelegramChannel:
         app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, self.on_non_text))
         app.add_error_handler(self.on_error)
 
-    async def _deliver(self, send: Callable[[], Awaitable[Any]]) -> Any:
-        """Call the Bot API, waiting out flood limits; a blocked chat is logged, not raised."""
+    async def _deliver(
+        self, send: Callable[[], Awaitable[Any]], what: str = "sendMessage", *, essential: bool = True
+    ) -> Any:
+        """Call the Bot API, retrying flood limits and network failures with bounded backoff.
+
+        A blocked chat is logged, not raised. When every try fails, an ``essential`` call raises (the error
+        handler logs it); a cosmetic one (a typing action) is logged and skipped so the reply still goes out.
+        See the module docstring (Delivery) for what a retry can and cannot promise.
+        """
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 return await send()
-            except RetryAfter as exc:
-                # Telegram did not process the call, so retrying cannot send a message twice.
-                wait = _retry_seconds(exc)
-                if attempt == SEND_ATTEMPTS:
-                    raise
-                logger.warning("flood limit; retrying in %s s", wait)
-                await asyncio.sleep(wait)
             except Forbidden:
-                logger.info("the trainee blocked the bot; message dropped")
+                logger.info("the trainee blocked the bot; %s dropped", what)
                 return None
+            except TelegramError as exc:
+                wait = retry_delay(exc, attempt)
+                if wait is None or attempt == SEND_ATTEMPTS:
+                    if essential:
+                        raise
+                    logger.warning("%s given up after %d tries: %s", what, attempt, redact(str(exc)))
+                    return None
+                if is_ambiguous(exc):
+                    logger.warning(
+                        "%s: no answer from the Bot API (%s); retrying in %.1f s, it may arrive twice",
+                        what,
+                        redact(str(exc)) or type(exc).__name__,
+                        wait,
+                    )
+                else:
+                    logger.warning(
+                        "%s failed (%s); retry %d of %d in %.1f s",
+                        what,
+                        redact(str(exc)) or type(exc).__name__,
+                        attempt,
+                        SEND_ATTEMPTS - 1,
+                        wait,
+                    )
+                await asyncio.sleep(wait)
         return None
 
     async def _send(
@@ -339,7 +483,11 @@ class TelegramChannel:
     async def _say_replies(self, context: Context, chat_id: int, replies: Sequence[str]) -> None:
         """Send persona replies in order, each after a typing action and a pause in step with its length."""
         for reply in replies:
-            await self._deliver(lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING))
+            await self._deliver(
+                lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING),
+                "sendChatAction",
+                essential=False,
+            )
             delay = typing_delay(reply, self.settings.delay_scale)
             if delay:
                 await asyncio.sleep(delay)
@@ -479,12 +627,12 @@ class TelegramChannel:
         user = query.from_user
         message = query.message
         if message is None or message.chat.type != ChatType.PRIVATE:
-            await self._deliver(lambda: query.answer())
+            await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
             return
         chat_id = message.chat.id
         lang = await self.service.language(user.id, user.language_code)
         if data.startswith(CB_CHOOSE):
-            await self._deliver(lambda: query.answer())
+            await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
             persona = self._persona_for_token(data[len(CB_CHOOSE) :])
             if persona is None:
                 await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
@@ -500,12 +648,13 @@ class TelegramChannel:
             )
             await self._send(context, chat_id, briefing_text(persona, lang), begin)
         elif data.startswith(CB_BEGIN):
-            await self._deliver(lambda: query.answer())
+            await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
             # Remove the button so it cannot be pressed again; a press already queued is caught below.
-            with contextlib.suppress(TelegramError):
-                await self._deliver(
-                    lambda: context.bot.edit_message_reply_markup(chat_id, message.message_id)
-                )
+            await self._deliver(
+                lambda: context.bot.edit_message_reply_markup(chat_id, message.message_id),
+                "editMessageReplyMarkup",
+                essential=False,
+            )
             persona = self._persona_for_token(data[len(CB_BEGIN) :])
             if persona is None:
                 await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
@@ -516,17 +665,18 @@ class TelegramChannel:
             await self._begin(context, chat_id, user.id, persona.id, lang)
         elif data.startswith(CB_LANGUAGE):
             chosen = await self.service.set_language(user.id, user.full_name, data[len(CB_LANGUAGE) :])
-            await self._deliver(lambda: query.answer())
-            with contextlib.suppress(TelegramError):
-                await self._deliver(
-                    lambda: context.bot.edit_message_text(
-                        t(chosen, "language_set"), chat_id, message.message_id
-                    )
-                )
+            await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
+            await self._deliver(
+                lambda: context.bot.edit_message_text(t(chosen, "language_set"), chat_id, message.message_id),
+                "editMessageText",
+                essential=False,
+            )
         elif data == CB_NOOP:
-            await self._deliver(lambda: query.answer())
+            await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
         else:
-            await self._deliver(lambda: query.answer(t(lang, "callback_stale")))
+            await self._deliver(
+                lambda: query.answer(t(lang, "callback_stale")), "answerCallbackQuery", essential=False
+            )
 
     def _persona_for_token(self, token: str) -> Persona | None:
         persona = self.service.find_persona(token)
@@ -674,7 +824,8 @@ class TelegramChannel:
                 document=document,
                 filename=f"session-{session_id}.md",
                 caption=t(lang, "transcript_caption", id=session_id),
-            )
+            ),
+            "sendDocument",
         )
 
     async def on_note(self, update: Update, context: Context) -> None:
@@ -703,9 +854,15 @@ class TelegramChannel:
     async def on_error(self, update: object, context: Context) -> None:
         """Log a handler error (the token is redacted) and tell the trainee, never crashing the bot."""
         error = context.error
+        if update is None and isinstance(error, TelegramError):
+            on_polling_error(error)
+            return
         update_id = update.update_id if isinstance(update, Update) else None
         if isinstance(error, StoreBusy):
             logger.warning("store busy while handling update %s", update_id)
+        elif isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            # The retries in _deliver are spent; a traceback would add nothing to the one line.
+            logger.warning("Bot API unreachable while handling update %s: %s", update_id, redact(str(error)))
         else:
             logger.error("error while handling update %s", update_id, exc_info=error)
         if not isinstance(update, Update) or update.effective_chat is None:
@@ -718,6 +875,53 @@ class TelegramChannel:
             await context.bot.send_message(chat.id, t(await self._lang(update), key))
         except Exception:  # the error path must never raise; the first error is already logged
             logger.warning("could not tell chat %s about the error", chat.id)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Return the wait after failed try number ``attempt`` (1-based): exponential, capped."""
+    return float(min(BACKOFF_FIRST_SECONDS * BACKOFF_FACTOR ** (attempt - 1), BACKOFF_MAX_SECONDS))
+
+
+def retry_delay(error: TelegramError, attempt: int) -> float | None:
+    """Return how long to wait before retrying a failed Bot API call, or None when a retry cannot help.
+
+    429 waits what Telegram asks (unless absurdly long); 5xx answers, lost connections and timeouts back off
+    exponentially. 400 (our request is wrong), 401/403/404 and 409 are final.
+    """
+    if isinstance(error, RetryAfter):
+        wait = _retry_seconds(error)
+        return wait if wait <= RETRY_AFTER_MAX_SECONDS else None
+    if isinstance(error, BadRequest):  # a subclass of NetworkError in PTB, but final
+        return None
+    if isinstance(error, NetworkError):  # 5xx answers, dropped connections, timeouts
+        return backoff_seconds(attempt)
+    return None
+
+
+def is_ambiguous(error: TelegramError) -> bool:
+    """Say whether Telegram may have acted on a call that failed: no answer arrived after it was sent.
+
+    A pool or connect timeout and a refused connection mean the request never left; a 429 or 5xx answer
+    means Telegram answered. A read timeout or a connection lost mid-request leaves it unknown.
+    """
+    if not isinstance(error, NetworkError) or isinstance(error, BadRequest):
+        return False
+    cause = error.__cause__
+    if isinstance(cause, (httpx.PoolTimeout, httpx.ConnectTimeout, httpx.ConnectError)):
+        return False
+    return isinstance(error, TimedOut) or isinstance(
+        cause, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+    )
+
+
+def on_polling_error(error: TelegramError) -> None:
+    """Log a failed getUpdates in one line; PTB's polling loop retries it with its own backoff.
+
+    PTB waits ``retry_after`` (+0.5 s) after a 429, retries at once after a timeout, and waits 1 s growing
+    by 1.5x up to 30 s after other errors (5xx, lost connections). Updates are confirmed only by the next
+    successful call, so a failed poll loses nothing.
+    """
+    logger.warning("getUpdates failed, polling retries: %s", redact(str(error)) or type(error).__name__)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -752,6 +956,7 @@ def build_application(
     clock: Clock = utc_now,
     seed_source: Callable[[], int] | None = None,
     service: SessionService | None = None,
+    read_timeout: float = SEND_READ_TIMEOUT_SECONDS,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the bot: handlers, per-chat ordering, the store opened in post_init, closed in post_shutdown."""
     token = settings.require_token()
@@ -779,22 +984,35 @@ def build_application(
         await store.close()
         logger.info("store closed")
 
-    builder = (
+    app = (
         Application.builder()
-        .token(token)
+        .bot(build_bot(settings, read_timeout))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .build()
     )
-    if settings.api_base_url:
-        # PTB appends the token to base_url, so "<root>/bot" gives "<root>/bot<token>/<method>".
-        builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(
-            f"{settings.api_base_url}/file/bot"
-        )
-    app = builder.build()
     app.bot_data["channel"] = channel
     channel.register(app)
     return app
+
+
+def build_bot(settings: Settings, read_timeout: float = SEND_READ_TIMEOUT_SECONDS) -> TolerantBot:
+    """Build the Bot API client: the tolerant bot, PTB's pool sizes, ``read_timeout`` for every call."""
+    kwargs: dict[str, Any] = {}
+    if settings.api_base_url:
+        # PTB appends the token to base_url, so "<root>/bot" gives "<root>/bot<token>/<method>".
+        kwargs = {
+            "base_url": f"{settings.api_base_url}/bot",
+            "base_file_url": f"{settings.api_base_url}/file/bot",
+        }
+    return TolerantBot(
+        settings.require_token(),
+        request=HTTPXRequest(connection_pool_size=SEND_POOL_SIZE, read_timeout=read_timeout),
+        # getUpdates adds the long-poll time to its read timeout itself; its pool is one connection.
+        get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=read_timeout),
+        **kwargs,
+    )
 
 
 async def register_commands(bot: Any, settings: Settings) -> None:
@@ -836,6 +1054,7 @@ def serve(settings: Settings) -> int:
     # run_polling stops on SIGINT/SIGTERM; Application.stop waits for the updates in flight, then
     # post_shutdown closes the store.
     try:
+        # run_polling hands getUpdates errors to on_error with no update; it passes them to on_polling_error.
         app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     except InvalidToken:
         # PTB's own message quotes the token; never let it reach a traceback or a log.
