@@ -12,7 +12,8 @@ A test plays a trainee:
 - ``api.calls`` records every request (method, decoded params, uploaded files) in arrival order.
 
 Fault injection for the fault tests: :meth:`FakeBotApi.add_fault` makes the next ``times`` calls of a method
-answer 429 with ``retry_after``, a 5xx status, arrive late, or lose their connection.
+answer 429 with ``retry_after``, a 5xx status, arrive late (``delay``: before the server acts on them), be
+answered late (``answer_delay``: after it acted), or lose their connection before the server reads them.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     drop: bool = False
+    answer_delay: float = 0.0
+    """Process the call first, then hold the answer this long (the work is done even if the bot gives up)."""
     times: int = 1
     when: Callable[[dict[str, Any]], bool] | None = None
 
@@ -191,6 +194,14 @@ class FakeBotApi:
         self._wake()
         return update
 
+    def queue_raw(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update exactly as given (only ``update_id`` is assigned if missing): malformed ones too."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        self._updates.append(update)
+        self._wake()
+        return update
+
     def _wake(self) -> None:
         async def notify() -> None:
             async with self._changed:
@@ -277,6 +288,8 @@ class FakeBotApi:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+                if request.transport is None or request.transport.is_closing():
+                    return web.Response()  # the bot gave up waiting before the server acted: nothing done
             if fault.drop:
                 assert request.transport is not None
                 request.transport.abort()
@@ -301,6 +314,8 @@ class FakeBotApi:
             result = await handler(params, files)
         except _ApiError as exc:
             return web.json_response({"ok": False, "error_code": 400, "description": str(exc)}, status=400)
+        if fault is not None and fault.answer_delay:
+            await asyncio.sleep(fault.answer_delay)
         return web.json_response({"ok": True, "result": result})
 
     def _record(self, call: ApiCall) -> None:
