@@ -195,7 +195,7 @@ class FakeBotApi:
         return update
 
     def queue_raw(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue an update exactly as given (only ``update_id`` is assigned if missing): malformed ones too."""
+        """Queue an update as given, malformed ones too; only a missing ``update_id`` is assigned."""
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
         self._updates.append(update)

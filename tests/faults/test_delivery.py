@@ -18,8 +18,8 @@ from bot.channels import telegram
 from bot.i18n import t
 from bot.store.base import SPEAKER_TRAINEE
 from tests.channels.conftest import Trainee
-from tests.faults.conftest import Bot, faulty_bot
 from tests.fakes.botapi import FakeBotApi, Fault
+from tests.faults.conftest import Bot, faulty_bot
 
 VICTIM = "tiny_victim_en"
 PASSPORT_REPLIES = ["The foreman has my passport.", "He says it is safer."]
