@@ -200,9 +200,10 @@ def quiet_http_logs() -> None:
     """Keep httpx from logging request URLs, which carry the token."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    bot_logger = logging.getLogger("telegram.Bot")
-    if not any(isinstance(f, _QuietParseFailure) for f in bot_logger.filters):
-        bot_logger.addFilter(_QuietParseFailure())
+    for name in PTB_BOT_LOGGERS:
+        bot_logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietParseFailure) for f in bot_logger.filters):
+            bot_logger.addFilter(_QuietParseFailure())
 
 
 # -- ordering -----------------------------------------------------------------------------------------------
@@ -245,6 +246,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 # -- malformed updates -------------------------------------------------------------------------------------
 
 PTB_PARSE_FAILURE = "Error while parsing updates!"
+PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+MALFORMED_MARK = "understudy_malformed"
+"""Key in ``api_kwargs`` of the stand-in for an update that could not be parsed (already logged)."""
 
 
 class _QuietParseFailure(logging.Filter):
@@ -297,12 +301,40 @@ class TolerantBot(ExtBot[None]):
         except Exception as exc:  # any parse failure of one update: skip that update only
             kinds = ", ".join(k for k in raw if k != "update_id") or "nothing"
             logger.warning("ignored malformed update %s (%s): %s", update_id, kinds, type(exc).__name__)
-            return Update(update_id)
+            # An empty stand-in, so polling confirms the id; the guard handler drops it without a word.
+            return Update(update_id, api_kwargs={MALFORMED_MARK: True})
 
 
 def update_kinds(update: Update) -> list[str]:
     """Return the kinds of content an update carries that PTB knows (``message``, ``callback_query``...)."""
     return [kind for kind in Update.ALL_TYPES if getattr(update, kind, None) is not None]
+
+
+def malformation(update: Update) -> str | None:
+    """Return what a parsed update lacks that the handlers rely on, or None when it is well formed.
+
+    PTB parses leniently: a message without ``chat``, ``date`` or ``message_id`` becomes a ``Message`` with
+    ``None`` there, which every filter and handler would trip over.
+    """
+    message = update.effective_message
+    if message is not None:
+        chat = getattr(message, "chat", None)
+        if chat is None or getattr(chat, "id", None) is None or getattr(chat, "type", None) is None:
+            return "no chat"
+        if getattr(message, "message_id", None) is None:
+            return "no message_id"
+        if getattr(message, "date", None) is None:
+            return "no date"
+        if chat.type == ChatType.PRIVATE and update.effective_user is None:
+            return "no sender"
+        for field_name in ("text", "caption"):
+            value = getattr(message, field_name, None)
+            if value is not None and not isinstance(value, str):
+                return f"{field_name} is not a string"
+    query = update.callback_query
+    if query is not None and getattr(query, "from_user", None) is None:
+        return "no sender"
+    return None
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
@@ -394,18 +426,17 @@ class TelegramChannel:
     # -- plumbing ----------------------------------------------------------------------------------------
 
     async def on_any_update(self, update: Update, context: Context) -> None:
-        """Stop updates no handler can use safely (unknown types, a private message without a sender)."""
+        """Stop updates no handler can use safely: unknown types, and messages missing what handlers need."""
         kinds = update_kinds(update)
+        if update.api_kwargs.get(MALFORMED_MARK):
+            raise ApplicationHandlerStop
         if not kinds:
             unknown = ", ".join(sorted(update.api_kwargs)) or "nothing"
             logger.info("ignored update %s of an unknown type (%s)", update.update_id, unknown)
             raise ApplicationHandlerStop
-        chat, user = update.effective_chat, update.effective_user
-        sender_needed = update.callback_query is not None or (
-            update.effective_message is not None and chat is not None and chat.type == ChatType.PRIVATE
-        )
-        if sender_needed and user is None:
-            logger.info("ignored malformed update %s (%s): no sender", update.update_id, ", ".join(kinds))
+        problem = malformation(update)
+        if problem is not None:
+            logger.info("ignored malformed update %s (%s): %s", update.update_id, ", ".join(kinds), problem)
             raise ApplicationHandlerStop
 
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
