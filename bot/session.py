@@ -298,8 +298,8 @@ class SessionService:
                 state=turn.state,
                 opening=[NewTurn(SPEAKER_PERSONA, text) for text in turn.replies],
             )
-        except StoreBusy:
-            logger.warning("store busy starting %s in chat %s", persona_id, chat_id)
+        except StoreBusy as exc:
+            logger.warning("chat %s: session of %s not started, asked to repeat: %s", chat_id, persona_id, exc)
             return Outcome(OutcomeKind.busy, persona=persona)
         logger.info("session %s: chat %s began %s (version %s)", session.id, chat_id, persona.id, version)
         return Outcome(OutcomeKind.replies, turn.replies, turn.events, session, persona=persona)
@@ -349,8 +349,9 @@ class SessionService:
                 turn.state,
                 end_reason=end_reason,
             )
-        except StoreBusy:
-            logger.warning("store busy on a turn of session %s; the trainee is asked to repeat", session.id)
+        except StoreBusy as exc:
+            # One line with the cause (locked or disk full); the state in the store did not advance.
+            logger.warning("session %s: turn not stored, the trainee is asked to repeat: %s", session.id, exc)
             return Outcome(OutcomeKind.busy, session=session, persona=cp.persona)
         if end_reason is None:
             return Outcome(OutcomeKind.replies, turn.replies, ev, session, persona=cp.persona)
@@ -405,8 +406,8 @@ class SessionService:
             await self.store.record_event(
                 session.id, NewTurn(SPEAKER_TRAINEE, text, event=event, update_id=update_id)
             )
-        except StoreBusy:
-            logger.warning("store busy; event %s of session %s not recorded", event.get("kind"), session.id)
+        except StoreBusy as exc:
+            logger.warning("session %s: event %s not recorded: %s", session.id, event.get("kind"), exc)
             return False
         return True
 

@@ -890,7 +890,7 @@ class TelegramChannel:
             return
         update_id = update.update_id if isinstance(update, Update) else None
         if isinstance(error, StoreBusy):
-            logger.warning("store busy while handling update %s", update_id)
+            logger.warning("update %s not stored, the trainee is asked to repeat: %s", update_id, error)
         elif isinstance(error, NetworkError) and not isinstance(error, BadRequest):
             # The retries in _deliver are spent; a traceback would add nothing to the one line.
             logger.warning("Bot API unreachable while handling update %s: %s", update_id, redact(str(error)))
