@@ -299,7 +299,7 @@ class SessionService:
                 opening=[NewTurn(SPEAKER_PERSONA, text) for text in turn.replies],
             )
         except StoreBusy as exc:
-            logger.warning("chat %s: session of %s not started, asked to repeat: %s", chat_id, persona_id, exc)
+            logger.warning("chat %s: %s not started, asked to repeat: %s", chat_id, persona_id, exc)
             return Outcome(OutcomeKind.busy, persona=persona)
         logger.info("session %s: chat %s began %s (version %s)", session.id, chat_id, persona.id, version)
         return Outcome(OutcomeKind.replies, turn.replies, turn.events, session, persona=persona)

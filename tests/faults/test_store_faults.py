@@ -1,4 +1,4 @@
-"""The store fails on commit (another writer holds the lock; the disk is full): the trainee is asked to repeat.
+"""The store fails on commit (another writer holds the lock; the disk is full): the trainee must repeat.
 
 Each failure must give the trainee the "please repeat in a moment" message instead of silence, log one line,
 crash nothing, and leave the stored engine state where it was, so the repeated message gets the answer the
@@ -33,7 +33,7 @@ class FullableStore(SqliteStore):
     """A SqliteStore whose disk can be made full: SQLite refuses to grow the file past its current size."""
 
     async def fill_disk(self) -> None:
-        """Cap the database at the pages it has now, so the next write that needs a page fails as SQLITE_FULL."""
+        """Cap the database at its current pages, so the next write needing a page fails as SQLITE_FULL."""
         async with self._read() as conn:
             rows = list(await conn.execute_fetchall("PRAGMA page_count"))
             await conn.execute(f"PRAGMA max_page_count = {int(rows[0][0]):d}")
