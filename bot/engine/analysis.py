@@ -45,6 +45,8 @@ LANG_OTHER: Final = "other"
 
 # Past this many tokens the rest is ignored: cues sit near clause edges, and this bounds the work per turn.
 MAX_TOKENS = 600
+# Language detection counts scripts and function words among this many leading tokens.
+DETECT_TOKENS = MAX_TOKENS * 2
 # A wh- word counts as the head of a Russian question only among the first few words ("А вы где жили?").
 RU_WH_WINDOW = 3
 # How far after a frame verb ("tell me ...") the classifier looks for the word that decides its type.
@@ -105,12 +107,12 @@ class _Sentence:
     colons: set[int] = field(default_factory=set)
 
 
-def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary | None) -> list[_Sentence]:
+def _sentences(tokens: list[str], spelling: dict[str, str], fuzzy: FuzzyVocabulary | None) -> list[_Sentence]:
     out: list[_Sentence] = []
     words: list[str] = []
     commas: set[int] = set()
     colons: set[int] = set()
-    for raw in _TOKEN_RE.findall(normalized):
+    for raw in tokens:
         tok = raw.strip()
         if tok in _SENTENCE_END or tok.startswith(".."):
             if words:
@@ -124,7 +126,7 @@ def _sentences(normalized: str, spelling: dict[str, str], fuzzy: FuzzyVocabulary
             if tok == ":":
                 colons.add(len(words))
             continue
-        if _CYRILLIC_RE.search(tok) and _LATIN_RE.search(tok):
+        if not tok.isascii() and _LATIN_RE.search(tok) and _CYRILLIC_RE.search(tok):
             tok = _unmix(tok)
         tok = spelling.get(tok, tok)
         glued = len(words) not in commas
@@ -149,8 +151,13 @@ def _unmix(token: str) -> str:
 
 
 def _detect(words: Sequence[str], hint: str) -> str:
-    cyr = sum(1 for w in words if _CYRILLIC_RE.search(w))
-    lat = sum(1 for w in words if _LATIN_RE.search(w))
+    cyr = lat = 0
+    for w in words:
+        if w.isascii():
+            lat += w[0].isalpha()  # an ASCII token is a word (starts with a letter), a number or punctuation
+        else:
+            cyr += _CYRILLIC_RE.search(w) is not None
+            lat += _LATIN_RE.search(w) is not None
     if hint == LANG_RU and cyr:
         return LANG_RU
     if hint == LANG_EN and lat:
@@ -255,8 +262,21 @@ _EN_TELL_VERBS = frozenset({"tell", "telling", "say", "saying", "ask"})
 # Through an interpreter: "Ask her where she sleeps" is the question "Where do you sleep?".
 _EN_ASK_OBJECTS = frozenset({"him", "her", "them", "the", "your", "this", "that"})
 _EN_AUX_ANY = _EN_AUX | {"any"}
+_EN_AUX_ALL = _EN_AUX | _EN_NEG_AUX
+_EN_WH_PRONOUNS = _EN_WH | _EN_PRONOUNS
+_EN_WH_TURN = _EN_WH | {"turn"}
 _EN_STARTER_VERBS = _EN_TELL_VERBS | {"describe", "explain"}
 _EN_KNOW_VERBS = frozenset({"know", "remember", "recall", "idea", "wonder", "wondering"})
+# "I'd like to know where ..." and "I was wondering how ..." request; "I know this is hard" says something.
+_EN_REQUEST_WORDS = frozenset({"like", "want", "need", "love", "let", "wonder", "wondering"})
+_EN_SELF_STARTS = frozenset({"i", "i'd", "i'm", "let"})
+# "Let's talk about money." announces a topic: an invitation alone, a frame before a real question.
+_EN_SIGNPOST_WORDS = frozenset({"let's", "lets", "let", "like", "want", "going"})
+# Wh- words that ask for one detail; "how and when you get paid" therefore asks for details, not a story.
+_EN_DETAIL_WH = frozenset({"when", "where", "who", "whom", "whose", "which"})
+_EN_COORD = frozenset({"and", "or"})
+# "What can you tell me about X?" invites; "What did they tell you about where you would live?" asks a detail.
+_EN_TELL_MODALS = frozenset({"can", "could", "would", "will", "else"})
 _EN_FRAME_PREFIX = _ws(
     "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly "
     "also go ahead and do think it be possible for able need"
@@ -339,6 +359,11 @@ _EN_EMPATHY = _ws(
     "sorry thank thanks understand safe time rush trouble fault brave listen"
 )
 _EN_CHOICE = frozenset({"or"})
+# A wh- word right after these opens an embedded clause ("tell me where ...", "no idea how ...").
+_EN_NO_BREAK_BEFORE_WH = (
+    _EN_KNOW_VERBS | _EN_TELL_VERBS | _EN_OPEN_VERBS | _EN_PREPOSITIONS
+    | _ws("me us sure asked wonder understand see is was")
+)
 
 # ------------------------------------------------------------------------------------------- word lists (ru)
 
@@ -355,7 +380,7 @@ _RU_SPELLING: dict[str, str] = {
 _RU_FUZZY = FuzzyVocabulary(
     _ws(
         "расскажите расскажи рассказать опишите описать объясните объяснить поясните пояснить поделитесь "
-        "почему сколько когда случилось произошло наверное наверняка неужели подробнее поподробнее "
+        "почему сколько насколько когда случилось произошло наверное наверняка неужели подробнее поподробнее "
         "продолжайте"
     )
 )
@@ -393,7 +418,7 @@ _RU_DEMONSTRATIVES = _ws("том того тому тем то те тех те�
 _RU_COMPLEMENT_PREFIXES = (
     "зна", "помн", "видел", "видит", "видишь", "видите", "видела", "слыш", "сказ", "говор", "реш", "объясн",
     "спраш", "спрос", "понима", "понял", "дума", "замеч", "замет", "узна", "выясн", "сообщ", "показ",
-    "интерес",
+    "интерес", "представ",
     "проверя", "спрашива", "уточн", "писал", "писа", "читал",
 )
 _RU_INV_VERBS = _ws(
@@ -408,6 +433,7 @@ _RU_TELL_VERBS = _ws(
 )
 # Through an interpreter: «Спросите у неё, где она спит» is the question «Где вы спите?».
 _RU_ASK_VERBS = frozenset({"спросите", "спроси", "спросить", "узнайте", "уточните"})
+_RU_ASK_INFINITIVES = frozenset({"спросить", "узнать", "уточнить"})
 _RU_ASK_OBJECTS = _ws("у его её ее него неё нее их них ему ей им")
 _RU_NAME_VERBS = frozenset({"назовите", "назови", "назвать", "уточните", "уточни", "уточнить"})
 _RU_KNOW_VERBS = frozenset({"знаете", "знаешь", "помните", "помнишь", "припоминаете", "представляете"})
@@ -500,6 +526,21 @@ _RU_INTRO = (
     ("меня", "зовут"), ("я", "из"), ("я", "работаю"), ("мы", "из"), ("я", "трудовой"), ("я", "инспектор"),
 )
 _RU_CHOICE = frozenset({"или", "либо"})
+_RU_TELL_VERBS_NOT_SAY = _RU_TELL_VERBS - {"сказать"}
+# Wh- words that after a comma are nearly always conjunctions, so they never open a new question there.
+# A wh- word after these opens an embedded clause: «о том, кто вы», «можете рассказать, как ...».
+_RU_EMBEDDING = _RU_DEMONSTRATIVES | _RU_INV_VERBS | _RU_TELL_VERBS | _RU_ASK_VERBS
+_RU_COORD = frozenset({"и", "или"})
+_RU_PREPOSITIONS = _ws("с у в во на о об по для от до из за к")
+# «как» and «что» can ask for a story («расскажите, как ...»); the other wh- words ask for a detail.
+_RU_OPEN_WH = frozenset({"как", "что"})
+_RU_WH_CONJUNCTIONS = frozenset({"что", "чем", "чего", "чему"})
+# «Извините, что спрашиваю»: after an apology «что» is a conjunction.
+_RU_ECHO_PREFIXES = ("сказал", "говорил", "упомянул", "упоминал", "рассказ", "назвал", "писал")
+_RU_WHAT_SUBJECTS = _ws("вы ты он она они оно это там случилось произошло было")
+_RU_APOLOGY = _ws("простите извините прости извини спасибо сочувствую понимаю жаль")
+# Adverbs that look like neuter past-tense verbs (-ло): «тяжело» is a state, not an event.
+_RU_LO_ADVERBS = _ws("тяжело тепло светло мало весело зло смело умело пошло бело кругло гнило")
 _RU_OBJECT_PRONOUNS = _ws("их его её ее им ему ей")
 _RU_CLAUSE_PRONOUNS = _ws(
     "он она они вы вас вам у ты тебя тебе кто-нибудь кто-то"
@@ -542,10 +583,17 @@ class _Verdict:
     qtype: str
     cue: str
     question: bool
+    # A signpost ("Let's talk about money.", «Хочу спросить про документы.») invites talk only when nothing
+    # else in the turn asks; before a real question it frames that question and is not a second one.
+    soft: bool = False
 
 
 def _q(qtype: str, cue: str) -> _Verdict:
     return _Verdict(qtype, cue, True)
+
+
+def _signpost(cue: str) -> _Verdict:
+    return _Verdict(INVITATION, f"{cue} (signpost)", True, soft=True)
 
 
 def _stmt(cue: str) -> _Verdict:
@@ -573,6 +621,14 @@ class _Clause:
         return self.words[self.start :]
 
 
+def _by_first(seqs: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Index word sequences by their first word, keeping declaration order, so a clause checks only a few."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for seq in seqs:
+        index.setdefault(seq[0], []).append(seq)
+    return {k: tuple(v) for k, v in index.items()}
+
+
 def _has_seq(words: Sequence[str], seq: Sequence[str]) -> int:
     """Return the index where ``seq`` occurs in ``words``, or -1."""
     n = len(seq)
@@ -585,6 +641,107 @@ def _has_seq(words: Sequence[str], seq: Sequence[str]) -> int:
 
 def _starts(words: Sequence[str], seq: Sequence[str]) -> bool:
     return len(words) >= len(seq) and tuple(words[: len(seq)]) == tuple(seq)
+
+
+def _coordinated_wh(
+    tail: Sequence[str], coord: frozenset[str], wh: frozenset[str], preps: frozenset[str]
+) -> str:
+    """Return the second wh- word of "how and when ..." or "where and with whom ..." in ``tail``, or ''."""
+    if len(tail) > 2 and tail[1] in coord:
+        if tail[2] in wh:
+            return tail[2]
+        if len(tail) > 3 and tail[2] in preps and tail[3] in wh:
+            return tail[3]
+    return ""
+
+
+def _phrases(*texts: str) -> frozenset[tuple[str, ...]]:
+    """Build a set of word tuples normalised like input text."""
+    return frozenset(tuple(normalize(w) for w in t.split()) for t in texts)
+
+
+# Hedges and inserted phrases set off by commas ("Please tell me, in your own words, what happened.", "Do
+# they get paid, do you know?", «Им платят, насколько вы знаете?»). They ask nothing of their own, so they
+# are cut out before clauses are counted. A tuple in the first set must be the whole comma-bounded segment;
+# one in the second set is enough as its start ("from what you've seen", «судя по тому»).
+_EN_INSERTIONS = _phrases(
+    "in your own words", "in your words", "if you can", "if you could", "if you can remember",
+    "if you remember", "if you recall", "if possible", "roughly", "approximately", "briefly", "again",
+    "in general",
+    "more or less", "if you like", "if you want", "take your time", "do you know", "do you remember",
+    "do you think", "would you say", "you think", "in your experience", "in your opinion", "in your view",
+    "to your knowledge", "as far as you know", "for me", "for example", "honestly", "exactly",
+    "do you happen to know", "would you happen to know", "would you know", "if you know", "by any chance",
+    "any idea", "do you reckon", "you reckon", "in your own time", "at your own pace", "when you're ready",
+)
+_EN_INSERTION_STARTS = _phrases(
+    "from what", "based on what", "judging by", "judging from",
+    "as best", "as far as", "to the best of", "as much as you",
+)
+_RU_INSERTIONS = _phrases(
+    "своими словами", "если можете", "если сможете", "если помните", "если вспомните",
+    "если не трудно", "если не сложно", "по возможности", "как вы думаете", "как ты думаешь",
+    "как вам кажется", "как тебе кажется", "как вы считаете", "как ты считаешь", "по-вашему", "по-твоему",
+    "по вашему мнению",
+    "по твоему мнению", "на ваш взгляд", "на твой взгляд", "по вашим наблюдениям", "по вашему опыту",
+    "вы не знаете", "ты не знаешь", "не знаете", "не знаешь", "вы не помните", "не помните", "примерно",
+    "хотя бы примерно", "вкратце", "коротко", "подробно", "если хотите", "вы не в курсе", "честно",
+)
+_RU_INSERTION_STARTS = _phrases(
+    "насколько", "судя по", "исходя из", "из того что", "по тому что",
+)
+# «Из того, что вы видели, ...»: a demonstrative head whose «что» clause follows after its own comma.
+_RU_INSERTION_HEADS = _phrases("из того", "судя по тому", "исходя из того", "по тому")
+_MAX_INSERTION = 8
+
+
+def _drop_insertions(
+    s: _Sentence, whole: frozenset[tuple[str, ...]], starts: frozenset[tuple[str, ...]],
+    heads: frozenset[tuple[str, ...]],
+) -> _Sentence:
+    """Cut comma-bounded hedges and inserted phrases out of a sentence, keeping at least one other segment."""
+    if not s.commas:
+        return s
+    n = len(s.words)
+    bounds = [0, *sorted(b for b in s.commas if 0 < b < n), n]
+    drop: list[tuple[int, int]] = []
+    k = 0
+    while k < len(bounds) - 1:
+        a, b = bounds[k], bounds[k + 1]
+        seg = tuple(s.words[a:b])
+        if seg in heads and k + 2 < len(bounds) and s.words[b] in ("что", "как"):
+            b = bounds[k + 2]  # «из того, что вы видели»: the head and its clause go together
+            k += 1
+            hit = b - a <= _MAX_INSERTION
+        else:
+            hit = 0 < len(seg) <= _MAX_INSERTION and (
+                seg in whole or any(seg[: len(p)] == p for p in starts)
+            )
+        if hit:
+            drop.append((a, b))
+        k += 1
+    if not drop or sum(b - a for a, b in drop) >= n:
+        return s
+    words: list[str] = []
+    commas: set[int] = set()
+    colons: set[int] = set()
+    cut = iter(drop)
+    a, b = next(cut)
+    b_prev = -1
+    i = 0
+    while i < n:
+        if i == a:
+            i = b_prev = b  # "could you, in your own words, describe ...": the words either side join up
+            a, b = next(cut, (n + 1, n + 1))
+            continue
+        if i in s.commas and words and i != b_prev:
+            commas.add(len(words))
+        if i in s.colons and words:
+            colons.add(len(words))
+        words.append(s.words[i])
+        i += 1
+    commas.discard(len(words))
+    return _Sentence(words, commas, s.qmark, s.terminal, colons)
 
 
 def _quote(words: Sequence[str], limit: int = 4) -> str:
@@ -601,6 +758,9 @@ class _English:
     lang = LANG_EN
     spelling = _EN_SPELLING
     fuzzy: FuzzyVocabulary | None = _EN_FUZZY
+    insertions = _EN_INSERTIONS
+    insertion_starts = _EN_INSERTION_STARTS
+    insertion_heads: frozenset[tuple[str, ...]] = frozenset()
 
     # -- splitting
 
@@ -623,13 +783,13 @@ class _English:
             return None
         for phrase in _EN_TAG_PHRASES:
             k = len(phrase)
-            if n - k >= 2 and tuple(w[n - k :]) == phrase and (n - k) in s.commas | {n - k} and n - k >= 2:
+            if n - k >= 2 and tuple(w[n - k :]) == phrase and n - k >= 2:
                 if phrase == ("yes", "or", "no"):
                     continue
                 return n - k, f"tag ending ', {' '.join(phrase)}?'"
         last = w[-1]
         comma_before_last = (n - 1) in s.commas
-        if last in _EN_TAG_WORDS_NO_COMMA and n - 1 >= 3 and w[0] not in _EN_WH | {"turn"}:
+        if last in _EN_TAG_WORDS_NO_COMMA and n - 1 >= 3 and w[0] not in _EN_WH_TURN:
             return n - 1, f"tag ending ', {last}?'"
         if last in _EN_TAG_WORDS_COMMA and comma_before_last and n - 1 >= 2:
             return n - 1, f"tag ending ', {last}?'"
@@ -678,6 +838,15 @@ class _English:
         while i < len(w):
             conj = w[i] in ("and", "but", "or", "so")
             comma = i in s.commas
+            if conj and in_frame and not comma and w[i - 1] in _EN_WH:
+                i += 1  # "tell me how and when you get paid": one request naming two details
+                continue
+            if not (conj or comma) and not s.terminal and self.unpunctuated_break(w, start, i):
+                spans.append((start, i, alt, False))
+                start, alt = i, False
+                in_frame = False
+                i += 1
+                continue
             if conj or comma:
                 j = i + 1 if conj else i
                 if comma and not conj and j < len(w) and w[j] in ("and", "but", "or", "so"):
@@ -695,14 +864,26 @@ class _English:
         spans.append((start, len(w), alt, False))
         return spans
 
+    def unpunctuated_break(self, w: Sequence[str], start: int, i: int) -> bool:
+        """Say whether an unpunctuated statement ends at ``w[i]`` ("u mentioned a debt how much was it")."""
+        if w[i] not in _EN_WH or i + 2 >= len(w) or i - start < 3:
+            return False
+        nxt, nxt2 = w[i + 1], w[i + 2]
+        inverted = (nxt in _EN_AUX and nxt2 in _EN_SUBJECTS) or (nxt in _EN_HOW_DETAIL and nxt2 in _EN_AUX)
+        if not inverted or w[i - 1] in _EN_NO_BREAK_BEFORE_WH:
+            return False
+        before = w[start:i]
+        no_wh = _EN_WH.isdisjoint(before) and _EN_AUX.isdisjoint(before[:1])
+        return no_wh and self.frame_index(before, 0) is None
+
     def subordinate(self, c: _Clause) -> bool:
+        """Say whether a leading clause only sets the scene ("When you arrived, ...", "What about X, ...")."""
         body = c.body
-        return (
-            c.ends_at_comma
-            and len(body) >= 2
-            and body[0] in _EN_SUBORDINATORS
-            and body[1] not in _EN_AUX | _EN_NEG_AUX
-        )
+        if not c.ends_at_comma or len(body) < 2:
+            return False
+        if body[1] == "about" and body[0] in ("what", "how"):
+            return True  # "What about meal times, how does that work?": a topic, then the question
+        return body[0] in _EN_SUBORDINATORS and body[1] not in _EN_AUX_ALL
 
     # -- frames
 
@@ -728,7 +909,7 @@ class _English:
             elif v in _EN_OPEN_VERBS:
                 return j, "open"
             elif v == "ask":
-                if nxt in _EN_ASK_OBJECTS:
+                if nxt in _EN_ASK_OBJECTS and words[j - 1] != "to":  # "sorry to ask this" asks nothing
                     return j, "tell"
             elif v in _EN_TELL_VERBS:
                 return j, "tell"
@@ -748,7 +929,9 @@ class _English:
         idx, kind = found
         words = c.words
         verb = words[idx]
-        if kind == "know" and words[c.start] in ("i", "i'd", "i'm", "let"):
+        if kind == "know" and words[c.start] in _EN_SELF_STARTS:
+            if _EN_REQUEST_WORDS.isdisjoint(words[c.start : idx + 1]):
+                return None  # "I know this is difficult", "I remember you said ...": a statement
             kind = "tell"  # "I'd like to know how ...", "I was wondering where ...": a polite request
         elif kind == "know" and (
             not (c.qmark or words[c.start] in _EN_AUX or c.unpunctuated) or words[c.start] not in _EN_AUX_ANY
@@ -756,6 +939,8 @@ class _English:
             return None
         tail = words[idx + 1 : idx + 1 + FRAME_TAIL_WINDOW]
         if verb in _EN_THROUGH_VERBS:
+            if verb == "talk" and not _EN_SIGNPOST_WORDS.isdisjoint(words[c.start : idx]):
+                return _signpost(f"invitation '{_quote(words[c.start :], 4)}'")
             return _q(INVITATION, f"invitation '{_quote(words[idx:], 3)}'")
         label = f"'{_quote(words[c.start : idx + 2], 5)}'"
         if kind == "tell" and "truth" in tail[:3]:
@@ -791,6 +976,9 @@ class _English:
         wh = tail[0]
         nxt = tail[1] if len(tail) > 1 else ""
         rest = tail[1:6]
+        second = _coordinated_wh(tail, _EN_COORD, _EN_WH, _EN_PREPOSITIONS)
+        if second and (wh in _EN_DETAIL_WH or second in _EN_DETAIL_WH):
+            return _q(DIRECTIVE, f"faux invitation {label} + '{wh} and {second}'")
         if wh == "what":
             if any(x in _EN_HAPPEN or x == "else" for x in tail[1:4]):
                 return _q(INVITATION, f"invitation {label} + 'what happened'")
@@ -834,7 +1022,7 @@ class _English:
         fr = self.frame(c)
         if fr is not None:
             return fr
-        for seq in _EN_WELFARE:
+        for seq in _EN_WELFARE_BY_FIRST.get(body[0], ()):
             if _starts(body, seq):
                 return _stmt(f"welfare/procedural check '{' '.join(seq)}'")
         for seq in _EN_MORE_DETAIL:
@@ -843,7 +1031,7 @@ class _English:
         if len(body) > 2 and body[0] in _EN_PREPOSITIONS and body[1] in _EN_WH:
             body = body[1:]  # "in whose name were the rooms booked", "for how long did you work"
         for k in (1, 2, 3):
-            fronted = body[0] not in _EN_WH | _EN_PRONOUNS and not _EN_TELL_VERBS & set(body[:k])
+            fronted = body[0] not in _EN_WH_PRONOUNS and _EN_TELL_VERBS.isdisjoint(body[:k])
             if fronted and len(body) > k + 1 and body[k] in _EN_WH and body[k + 1] in _EN_AUX:
                 body = body[k:]  # "ur ID where is it": a fronted topic, then the question
                 break
@@ -860,8 +1048,10 @@ class _English:
                 return _stmt(f"statement opening with '{head}'")
             if head == "what" and any(x in _EN_HAPPEN for x in body[1:4]):
                 return _q(INVITATION, "'what happened' prompt")
-            if head == "what" and any(x in _EN_TELL_VERBS for x in body[2:5]) and "about" in body:
-                return _q(INVITATION, "'what can you tell me about ...' prompt")
+            if head == "what" and nxt in _EN_TELL_MODALS and any(x in _EN_TELL_VERBS for x in body[2:5]):
+                about = body.index("about") if "about" in body else -1
+                if about > 0 and (about + 1 == len(body) or body[about + 1] not in _EN_WH):
+                    return _q(INVITATION, "'what can you tell me about ...' prompt")
             if head == "what" and nxt in ("else", "next", "then"):
                 return _q(INVITATION, f"'what {nxt}' prompt")
             if choice:
@@ -884,8 +1074,9 @@ class _English:
     def suggestive(self, c: _Clause) -> _Verdict | None:
         words = c.words
         body = c.body
+        present = set(words)
         for seq, cue in _EN_SUGGESTIVE_PHRASES:
-            if _has_seq(words, seq) >= 0:
+            if seq[0] in present and _has_seq(words, seq) >= 0:
                 return _q(SUGGESTIVE, f"leading phrase {cue}")
         for i, w in enumerate(words):
             nxt = words[i + 1] if i + 1 < len(words) else ""
@@ -920,7 +1111,11 @@ class _English:
 
 def _ru_past(word: str) -> bool:
     """Guess whether a Russian word is a past-tense verb (the -л/-ла/-ло/-ли endings)."""
-    return len(word) > 3 and word.endswith(("л", "ла", "ло", "ли", "лся", "лась", "лись"))
+    return (
+        len(word) > 3
+        and word.endswith(("л", "ла", "ло", "ли", "лся", "лась", "лись"))
+        and word not in _RU_LO_ADVERBS
+    )
 
 
 def _ru_complement(word: str) -> bool:
@@ -933,6 +1128,9 @@ class _Russian:
     lang = LANG_RU
     spelling = _RU_SPELLING
     fuzzy: FuzzyVocabulary | None = _RU_FUZZY
+    insertions = _RU_INSERTIONS
+    insertion_starts = _RU_INSERTION_STARTS
+    insertion_heads = _RU_INSERTION_HEADS
 
     def skip_fillers(self, words: Sequence[str]) -> int:
         i = 0
@@ -965,8 +1163,11 @@ class _Russian:
                 prev = words[i - 1] if i > start else ""
                 if prev in _RU_NOT_WH_AFTER or (prev and _ru_complement(prev)):
                     return -1
-                if w == "как" and i + 1 < len(words) and words[i + 1] in _RU_KAK_CONJUNCTION:
+                nxt = words[i + 1] if i + 1 < len(words) else ""
+                if w == "как" and nxt in _RU_KAK_CONJUNCTION:
                     return -1
+                if w == "что" and prev in _RU_APOLOGY and nxt not in _RU_WHAT_SUBJECTS:
+                    return -1  # «Извините, что спрашиваю» (but «Простите, что вы сказали?» asks)
                 return i
             if _ru_complement(w) or w in _RU_INV_VERBS or w in _RU_TELL_VERBS:
                 return -1
@@ -978,11 +1179,12 @@ class _Russian:
         if i >= len(w):
             return False
         tok = w[i]
-        if tok in _RU_INV_VERBS or tok in _RU_TELL_VERBS - {"сказать"}:
+        if tok in _RU_INV_VERBS or tok in _RU_TELL_VERBS_NOT_SAY:
             return True
         window = w[i : i + 3]
         if "ли" in window[1:3]:
-            return True
+            # «Вы замечали, есть ли у них ...»: an embedded «ли» clause after a verb of knowing or seeing
+            return after_conj or not (after_comma and _ru_complement(w[i - 1]))
         wh_i = -1
         for k in range(i, min(len(w), i + 2)):
             if w[k] in _RU_WH:
@@ -998,12 +1200,40 @@ class _Russian:
         if after_comma and s.qmark and pronoun and any(_ru_past(x) for x in w[i : i + 3]):
             # «Где ваши документы, их забрали?»: a yes/no question after a wh- question
             return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
+        if after_comma and wh_i >= 0 and s.qmark and w[wh_i] in _RU_WH_SUBORDINATE and self.echo(w, start):
+            return not _ru_complement(w[i - 1])  # «Вы сказали, что вас встретил брат, где он сейчас?»
         if after_comma and wh_i >= 0 and w[wh_i] not in _RU_WH_SUBORDINATE:
             prev = w[i - 1]
-            if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER or prev in _RU_DEMONSTRATIVES:
-                return False  # «видели, как ...», «о том, кто вы»: an embedded clause
-            return self.wh_at(w[:i], start + self.skip_fillers(w[start:i])) >= 0
+            if _ru_complement(prev) or prev in _RU_NOT_WH_AFTER or prev in _RU_EMBEDDING:
+                return False  # «видели, как ...», «о том, кто вы», «рассказать, как ...»: an embedded clause
+            before = w[start:i]
+            if self.wh_at(w[:i], start + self.skip_fillers(before)) >= 0:
+                # «Что тебе сказал Роман, кем ты будешь работать»: the wh- clause says what was said
+                return not any(_ru_complement(x) for x in before)
+            # «Вы упомянули долг, сколько вы были должны?»: a statement leads in to the question
+            question = s.qmark or not s.terminal
+            return question and self.lead_in_wh(w, wh_i) and not self.is_frame_clause(before)
         return False
+
+    def echo(self, w: Sequence[str], start: int) -> bool:
+        """Say whether the clause at ``start`` echoes the interviewee («Вы сказали / упомянули ...»)."""
+        head = w[start : start + 3]
+        return head[:1] in (["вы"], ["ты"]) and any(x.startswith(_RU_ECHO_PREFIXES) for x in head[1:])
+
+    def lead_in_wh(self, w: Sequence[str], k: int) -> bool:
+        """Say whether the wh- word at ``w[k]`` after a comma opens a question, not a relative clause."""
+        wh = w[k]
+        if wh in _RU_WH_CONJUNCTIONS:
+            return False  # «Вы сказали, что ...», «больше, чем ...»
+        if wh == "как":
+            nxt = w[k + 1] if k + 1 < len(w) else ""
+            return nxt in _RU_CLAUSE_PRONOUNS or nxt in _RU_OBJECT_PRONOUNS or nxt in _RU_HOW_DETAIL
+        return True
+
+    def preface(self, c: _Clause) -> bool:
+        """Say whether a clause only prefaces the next one («Простите за вопрос, но ...», «Я знаю, ...»)."""
+        body = c.body
+        return bool(c.words) and (c.words[0] in _RU_APOLOGY or (bool(body) and body[0] in _RU_FIRST_PERSON))
 
     def is_frame_clause(self, words: Sequence[str]) -> bool:
         """Say whether words open with an invitation or request verb («Расскажите про дом»)."""
@@ -1020,6 +1250,10 @@ class _Russian:
         while i < len(w):
             conj = w[i] in ("и", "а", "но", "или", "либо")
             comma = i in s.commas
+            coordinated = conj and not comma and w[i - 1] in _RU_WH and i + 1 < len(w) and w[i + 1] in _RU_WH
+            if coordinated and self.is_frame_clause(w[start:i]):
+                i += 1  # «Скажите, как и когда вам платят?»: one request naming two details
+                continue
             if conj or comma:
                 j = i + 1 if conj else i
                 if comma and not conj and j < len(w) and w[j] in ("и", "а", "но", "или", "либо"):
@@ -1036,8 +1270,12 @@ class _Russian:
         return spans
 
     def subordinate(self, c: _Clause) -> bool:
+        """Say whether a leading clause only sets the scene («Когда вы приехали, ...», «А что насчёт X»)."""
         body = c.body
-        return c.ends_at_comma and len(body) >= 2 and body[0] in _RU_SUBORDINATORS
+        if not c.ends_at_comma or len(body) < 2:
+            return False
+        topic = body[1:3] if body[0] == "а" else body[:2]  # «а что» keeps its «а» (skip_fillers stops there)
+        return body[0] in _RU_SUBORDINATORS or (topic[0] in ("что", "как") and topic[1:] == ["насчет"])
 
     def cut_subordinate(self, c: _Clause) -> _Clause:
         """Drop a leading «Когда вы приехали, ...» clause that has a main clause after the comma."""
@@ -1071,6 +1309,8 @@ class _Russian:
             return None
         label = f"«{_quote(words[c.start : j + 1], 5)}»"
         tail = words[j + 1 : j + 1 + FRAME_TAIL_WINDOW]
+        if verb in _RU_ASK_INFINITIVES and tail[:1] and tail[0] in _RU_ABOUT:
+            return _signpost(f"invitation {label} + «{tail[0]}»")  # «Хочу спросить про документы.»
         if tail[:1] == ["ли"]:
             tail = tail[1:]
         if "ли" in tail:
@@ -1111,6 +1351,9 @@ class _Russian:
     def wh_tail(self, tail: Sequence[str], kind: str, label: str) -> _Verdict:
         wh = tail[0]
         nxt = tail[1] if len(tail) > 1 else ""
+        second = _coordinated_wh(tail, _RU_COORD, _RU_WH, _RU_PREPOSITIONS)
+        if second and (wh not in _RU_OPEN_WH or second not in _RU_OPEN_WH):
+            return _q(DIRECTIVE, f"faux invitation {label} + «{wh} и {second}»")
         if wh == "что":
             if self.what_happened(tail):
                 return _q(INVITATION, f"invitation {label} + «что случилось/было»")
@@ -1133,6 +1376,8 @@ class _Russian:
         window = words[:5]
         if any(x in _RU_HAPPEN for x in window):
             return True
+        if set(words[1:3]) == {"было", "бы"} or (words[1:2] == ["будет"] and "если" in words[2:4]):
+            return True  # «Что было бы, если бы вы пожаловались?» asks for an account ("what would happen")
         return "было" in window and any(x in _RU_NEXT for x in words[:6])
 
     # -- clause
@@ -1158,13 +1403,13 @@ class _Russian:
         fr = self.frame(c)
         if fr is not None:
             return fr
-        for seq in _RU_WELFARE:
+        for seq in _RU_WELFARE_BY_FIRST.get(body[0], ()):
             if _starts(body, seq):
                 return _stmt(f"welfare/procedural check «{' '.join(seq)}»")
         if body in (["как", "вы"], ["как", "ты"]):
             return _stmt("welfare check «как вы?»")
         if body[0] == "давайте" and len(body) > 2 and body[1] in _RU_TALK_ABOUT and body[2] in _RU_ABOUT:
-            return _q(INVITATION, f"invitation «давайте {body[1]} {body[2]} ...»")
+            return _signpost(f"invitation «давайте {body[1]} {body[2]} ...»")
         if body[0] in _RU_OFFER_OPENERS and (len(body) == 1 or body[1] != "ли"):
             return _stmt(f"offer or proposal «{body[0]} ...»")
         if (c.qmark or c.unpunctuated) and any(x in ("что-нибудь", "что-то") for x in body) and "еще" in body:
@@ -1237,9 +1482,9 @@ class _Russian:
                 return _q(SUGGESTIVE, "particle «же»")
             if w in ("наверное", "наверно") and question:
                 return _q(SUGGESTIVE, "«наверное» in a question")
-            presumes = question or any(_ru_past(x) for x in words)
             must_be = w == "должно" and i + 1 < len(words) and words[i + 1] == "быть"
-            if must_be and presumes and "это" not in words:
+            # «Вас, должно быть, били» presumes an event; «Вам, должно быть, тяжело» is empathy.
+            if must_be and "это" not in words and (question or any(_ru_past(x) for x in words)):
                 return _q(SUGGESTIVE, "presumption «должно быть»")
         if _has_seq(words, ("не", "правда", "ли")) >= 0:
             return _q(SUGGESTIVE, "«не правда ли»")
@@ -1285,6 +1530,8 @@ class _Generic:
         return _stmt("statement (generic rules)")
 
 
+_EN_WELFARE_BY_FIRST = _by_first(_EN_WELFARE)
+_RU_WELFARE_BY_FIRST = _by_first(_RU_WELFARE)
 _ENGLISH = _English()
 _RUSSIAN = _Russian()
 _GENERIC = _Generic()
@@ -1294,6 +1541,7 @@ _GENERIC = _Generic()
 
 
 def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: bool) -> list[_Verdict]:
+    s = _drop_insertions(s, rules.insertions, rules.insertion_starts, rules.insertion_heads)
     tag = rules.tag(s)
     tag_cue = ""
     if tag is not None:
@@ -1301,14 +1549,20 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
         s = _Sentence(s.words[:end], {i for i in s.commas if i < end}, s.qmark, s.terminal, s.colons)
     spans = rules.split(s)
     clauses: list[_Clause] = []
-    for start, end, alt, comma_end in spans:
+    russian = isinstance(rules, _Russian)
+    for k, (start, end, alt, comma_end) in enumerate(spans):
         words = s.words[start:end]
         commas = {i - start for i in s.commas if start < i < end}
         skip = rules.skip_fillers(words)
         # English marks questions by word order, so only the clause the "?" ends owns it; Russian questions
-        # are often marked by intonation alone, so every clause of a Russian question sentence keeps it.
-        qmark = s.qmark and (end == len(s.words) or isinstance(rules, _Russian))
+        # are often marked by intonation alone, so every clause of a Russian question sentence keeps it,
+        # except a lead-in before a wh- question after a bare comma («Вы упомянули долг, сколько ...?»).
+        final = end == len(s.words)
+        lead_in = not final and russian and comma_end and _RUSSIAN.wh_at(s.words, spans[k + 1][0]) >= 0
+        qmark = s.qmark and (final or (russian and not lead_in))
         clause = _Clause(words, skip, qmark, s.terminal, unpunctuated, commas, alt, comma_end)
+        if russian and not final and qmark and _RUSSIAN.preface(clause):
+            clause.qmark = False  # «Простите за вопрос, но ...?», «Я знаю, что это тяжело, но ...?»
         clauses.append(clause)
     # A leading subordinate clause ("When you arrived, ...") or a bare frame ("Tell me, ...") asks nothing.
     while len(clauses) > 1 and (rules.subordinate(clauses[0]) or _bare_frame(rules, clauses[0])):
@@ -1347,28 +1601,34 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
     """Say whether a clause is only a frame ("Tell me, ...", «Можете сказать, ...») opening the next one."""
     body = c.body
     if isinstance(rules, _English):
-        verbs, extra = _EN_TELL_VERBS, _EN_FRAME_PREFIX | {"me", "us", "please"}
+        verbs, allowed = _EN_TELL_VERBS, _EN_BARE_FRAME_WORDS
     else:
-        verbs = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS
-        extra = _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | {"мне", "пожалуйста"}
-    return any(x in verbs for x in body) and all(x in verbs or x in extra for x in body)
+        verbs, allowed = _RU_BARE_FRAME_VERBS, _RU_BARE_FRAME_WORDS
+    return not verbs.isdisjoint(body) and allowed.issuperset(body)
+
+
+_EN_BARE_FRAME_WORDS = _EN_TELL_VERBS | _EN_FRAME_PREFIX | {"me", "us", "please"}
+_RU_BARE_FRAME_VERBS = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS
+_RU_BARE_FRAME_WORDS = _RU_BARE_FRAME_VERBS | _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | {"мне", "пожалуйста"}
 
 
 def classify(text: str, lang: str = "auto") -> Classification:
     """Classify one utterance as a question type and say which cue decided."""
     hint = (lang or "auto").split("-")[0].lower()
     # The whole text is capped, not only each line, so a paste of thousands of short lines stays cheap.
-    lines = [normalize(line.translate(_APOSTROPHES)) for line in text[:MAX_INPUT_CHARS].splitlines()]
+    lines = [normalize(line) for line in text[:MAX_INPUT_CHARS].translate(_APOSTROPHES).splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines:
         return _result(OTHER, "no words", hint if hint in (LANG_EN, LANG_RU) else LANG_OTHER, 0)
-    plain = _TOKEN_RE.findall(" ".join(lines)[: MAX_TOKENS * 12])
-    language = _detect(plain, hint)
+    # Each line is tokenised once; language detection looks at the first tokens only, which bounds its work.
+    token_lines = [_TOKEN_RE.findall(line) for line in lines]
+    plain = token_lines[0] if len(token_lines) == 1 else [t for tl in token_lines for t in tl]
+    language = _detect(plain[:DETECT_TOKENS], hint)
     rules: _English | _Russian | _Generic
     rules = _ENGLISH if language == LANG_EN else _RUSSIAN if language == LANG_RU else _GENERIC
     sentences: list[_Sentence] = []
-    for line in lines:
-        sentences.extend(_sentences(line, rules.spelling, rules.fuzzy))
+    for tokens in token_lines:
+        sentences.extend(_sentences(tokens, rules.spelling, rules.fuzzy))
     if not sentences:
         return _result(OTHER, "no words", language, 0)
     unpunctuated = all(s.terminal == "" for s in sentences)
@@ -1382,7 +1642,9 @@ def classify(text: str, lang: str = "auto") -> Classification:
 
 
 def _combine(verdicts: Sequence[_Verdict], language: str) -> Classification:
-    questions = [v for v in verdicts if v.question]
+    questions = [v for v in verdicts if v.question and not v.soft]
+    if not questions:
+        questions = [v for v in verdicts if v.question]
     n = len(questions)
     suggestive = next((v for v in questions if v.qtype == SUGGESTIVE), None)
     if suggestive is not None:

@@ -1,6 +1,6 @@
 """Evaluate the question-type classifier on a labelled TSV set and print accuracy and a confusion matrix.
 
-Run: ``python -m bot.review.analysis_eval [PATH ...] [--errors]`` (default: the three sets in tests/data).
+Run: ``python -m bot.review.analysis_eval [PATH ...] [--errors]`` (default: the five sets in tests/data).
 Each TSV has a header and three columns: ``lang``, ``label``, ``text``.
 """
 
@@ -19,11 +19,14 @@ from bot.errors import ConfigError
 from bot.persona.model import RECOMMENDED_TYPES, QuestionType
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
-# The tuning set, the held-out set (scored once before it was used for fixes) and the blind set (likewise).
+# The tuning set, the held-out set (scored once before it was used for fixes), the blind set (likewise), the
+# persona authors' set (their reported misclassifications and variants) and its blind check (likewise).
 DEFAULT_SETS: tuple[Path, ...] = (
     DATA_DIR / "questions.tsv",
     DATA_DIR / "questions_heldout.tsv",
     DATA_DIR / "questions_blind.tsv",
+    DATA_DIR / "questions_authors.tsv",
+    DATA_DIR / "questions_authors_blind.tsv",
 )
 LABELS: tuple[str, ...] = tuple(t.value for t in QuestionType)
 # Column headings short enough for the matrix to fit a phone screen.

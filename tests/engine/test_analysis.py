@@ -13,13 +13,20 @@ from bot.engine.analysis import Classification, analyze_lines, classify, with_pr
 from bot.persona.model import QuestionType
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-EVAL_SETS = ("questions.tsv", "questions_heldout.tsv", "questions_blind.tsv")
 TYPES = {t.value for t in QuestionType}
 
-# The sets score 100% after tuning; the held-out and blind sets scored 94.8% and 94.2% when first seen
-# (docs/analysis.md). The floors leave room for harmless drift, not for regressions.
-FLOOR_OVERALL = 0.97
-FLOOR_PER_LANGUAGE = 0.95
+# Floors per set: (overall, each language). Every set scores 100% after tuning; first-contact figures are in
+# docs/analysis.md (held-out 94.8%, blind 94.2%, persona authors' set 66.7% before its fixes, its blind
+# check 90.3%). The floors leave room for harmless drift, not for regressions; the small blind check (62
+# items) gets a little more room because one miss there costs 1.6 points.
+FLOORS: dict[str, tuple[float, float]] = {
+    "questions.tsv": (0.97, 0.95),
+    "questions_heldout.tsv": (0.97, 0.95),
+    "questions_blind.tsv": (0.97, 0.95),
+    "questions_authors.tsv": (0.97, 0.95),
+    "questions_authors_blind.tsv": (0.95, 0.92),
+}
+EVAL_SETS = tuple(FLOORS)
 
 EN_CASES = [
     # invitation
@@ -131,6 +138,69 @@ RU_CASES = [
     ("Как вы себя чувствуете?", "other"),
 ]
 
+# Phenomena persona authors reported (docs/analysis.md, "Framing, hedges and embedded clauses"): one question
+# with a lead-in, a hedge, an insertion or an embedded clause is that question, not `multiple`.
+AUTHOR_CASES = [
+    # a statement or echo before the question
+    ("en", "You mentioned a boyfriend, how did you two meet?", "directive"),
+    ("en", "u mentioned a debt how much was it", "directive"),
+    ("ru", "Вы упомянули долг, сколько вы были должны?", "directive"),
+    ("ru", "Вы сказали, что дверь запирали, у кого был ключ?", "directive"),
+    # hedges at either end
+    ("en", "Do they get paid, do you know?", "option_posing"),
+    ("en", "How many hours do they work, would you say?", "directive"),
+    ("en", "From what you've seen, do they seem to have enough money?", "option_posing"),
+    ("ru", "Как давно она живёт у этой семьи, насколько вы знаете?", "directive"),
+    ("ru", "Насколько вы знаете, у неё есть паспорт?", "option_posing"),
+    ("ru", "Судя по тому, что вы видели, им хватает денег?", "option_posing"),
+    # inserted phrases between commas
+    ("en", "Please tell me, in your own words, what happened.", "invitation"),
+    ("en", "Could you, in your own words, describe the room?", "invitation"),
+    ("en", "Can you tell me, as best you can remember, where you were kept?", "directive"),
+    ("ru", "Расскажите, пожалуйста, своими словами, что произошло.", "invitation"),
+    # embedded wh- and «ли» clauses, fronted topics
+    ("ru", "Что вы говорите людям в школе о том, кто вы?", "directive"),
+    ("ru", "А что вы говорите людям в школе, кем вы приходитесь семье?", "directive"),
+    ("ru", "что тебе сказал Роман, кем ты будешь работать", "directive"),
+    ("ru", "Вы замечали, есть ли у них средства защиты?", "option_posing"),
+    ("ru", "Можете рассказать, как вы попали на эту стройку?", "invitation"),
+    ("en", "My name is Sara. And you, what should I call you?", "directive"),
+    ("en", "What about meal times, how does that work?", "directive"),
+    ("ru", "А что насчёт еды, как это устроено?", "directive"),
+    ("ru", "Меня зовут Анна. А вы, как вас зовут?", "directive"),
+    # two wh- words naming the details of one request (a bare "Where and when ...?" stays multiple)
+    ("en", "Can you tell me how and when you receive your wages?", "directive"),
+    ("ru", "Скажите, как и когда вам платят зарплату?", "directive"),
+    # framing, empathy and signposting before one question
+    ("en", "Sorry to ask this, but do you have your passport?", "option_posing"),
+    ("en", "I know this is difficult. What would happen if you complained?", "invitation"),
+    ("en", "Thanks. Let's talk about money - do you get your salary?", "option_posing"),
+    ("ru", "Теперь хочу спросить про документы. Где ваш паспорт?", "directive"),
+    ("ru", "Давайте поговорим о деньгах. Вам платят?", "option_posing"),
+    ("ru", "Извините, что спрашиваю, но у вас есть паспорт?", "option_posing"),
+    ("ru", "Простите за вопрос, но вы общаетесь с семьёй?", "option_posing"),
+    ("ru", "Я знаю, что это тяжело, но кто забрал ваш телефон?", "directive"),
+    # a signpost alone still invites; empathy alone is other
+    ("en", "Let's talk about money.", "invitation"),
+    ("ru", "Давайте поговорим о деньгах.", "invitation"),
+    ("en", "I know this is difficult.", "other"),
+    ("en", "Sorry to ask this.", "other"),
+    ("ru", "Простите, что задаю столько вопросов.", "other"),
+    ("ru", "Могу только представить, как вам было тяжело.", "other"),
+    # «должно быть»: empathy in a statement about a state, a presumption about an event or in a question
+    ("ru", "Это, должно быть, очень тяжело.", "other"),
+    ("ru", "Вам, должно быть, сейчас очень тяжело.", "other"),
+    ("ru", "Вас, должно быть, там били.", "suggestive"),
+    ("ru", "Вам, должно быть, не платили?", "suggestive"),
+    # guards: real stacks after a frame stay multiple
+    ("en", "I know this is hard. Where do you live? Who do you live with?", "multiple"),
+    ("en", "Let's talk about money. Were you paid, and how much?", "multiple"),
+    ("en", "Do they get paid, and who pays them?", "multiple"),
+    ("ru", "Им платят, и кто им платит?", "multiple"),
+    ("ru", "Где ваши документы, кто их забрал?", "multiple"),
+    ("ru", "Простите, что вы сказали?", "directive"),
+]
+
 OTHER_LANGUAGE_CASES = [
     ("Erzählen Sie mir von Ihrer Arbeit.", "invitation"),
     ("Wo wohnen Sie?", "directive"),
@@ -175,6 +245,25 @@ def test_english_types(text: str, expected: str) -> None:
 def test_russian_types(text: str, expected: str) -> None:
     got = classify(text, "ru")
     assert (got.question_type, got.lang) == (expected, "ru")
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), AUTHOR_CASES, ids=[t for _, t, _ in AUTHOR_CASES])
+def test_lead_ins_hedges_and_frames_are_not_second_questions(lang: str, text: str, expected: str) -> None:
+    got = classify(text, lang)
+    assert (got.question_type, got.lang) == (expected, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "questions", "cue_part"),
+    [
+        ("Let's talk about money.", 1, "(signpost)"),
+        ("Thanks. Let's talk about money - do you get your salary?", 1, "'do'"),
+        ("Please tell me, in your own words, what happened.", 1, "what happened"),
+    ],
+)
+def test_signposts_and_insertions_are_not_counted(text: str, questions: int, cue_part: str) -> None:
+    got = classify(text, "en")
+    assert (got.questions, cue_part in got.cue) == (questions, True)
 
 
 @pytest.mark.parametrize(("text", "expected"), OTHER_LANGUAGE_CASES, ids=[t for t, _ in OTHER_LANGUAGE_CASES])
@@ -281,6 +370,7 @@ def test_evaluation_sets_are_big_balanced_and_valid() -> None:
 
 @pytest.mark.parametrize("name", EVAL_SETS)
 def test_accuracy_floor_on_evaluation_set(name: str) -> None:
+    floor_overall, floor_per_language = FLOORS[name]
     rows = _load(name)
     results = [(lang, classify(text).question_type == label) for lang, label, text in rows]
     overall = sum(ok for _, ok in results) / len(results)
@@ -288,8 +378,8 @@ def test_accuracy_floor_on_evaluation_set(name: str) -> None:
         lang: sum(ok for lg, ok in results if lg == lang) / sum(1 for lg, _ in results if lg == lang)
         for lang in ("en", "ru")
     }
-    assert overall >= FLOOR_OVERALL
-    assert min(per_lang.values()) >= FLOOR_PER_LANGUAGE
+    assert overall >= floor_overall
+    assert min(per_lang.values()) >= floor_per_language
 
 
 def test_every_cue_in_the_evaluation_sets_is_non_empty() -> None:
