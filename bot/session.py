@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.engine import dialogue
@@ -34,7 +35,9 @@ from bot.engine.dialogue import Events
 from bot.engine.matcher import CompiledPersona
 from bot.errors import EngineError, PersonaError, PersonaNotFound, StoreBusy
 from bot.i18n import normalize_language, pick_language
-from bot.persona.loader import load_persona_text
+from bot.persona.catalog import Catalog, load_catalog, persona_files
+from bot.persona.lint import Diagnostic
+from bot.persona.loader import LoadedPersona, load_persona_text
 from bot.persona.model import Persona
 from bot.review.debrief import Debrief, debrief_for_session
 from bot.store.base import (
@@ -109,6 +112,114 @@ class PersonaCatalog(Protocol):
 
     def entries(self) -> Sequence[CatalogEntry]:
         """Return every loaded persona, in catalogue order."""
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    """What a persona reload changed, and which files failed (their previous good version stays loaded)."""
+
+    loaded: list[str]
+    """Persona ids in the catalogue after the reload."""
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    """Ids whose file changed: new sessions get the new version, running ones keep theirs."""
+    removed: list[str] = field(default_factory=list)
+    """Ids whose file is gone; their running sessions go on from the stored source."""
+    kept: list[str] = field(default_factory=list)
+    """Ids whose file is now broken: the previous good version stays in the catalogue."""
+    failed: list[str] = field(default_factory=list)
+    """One diagnostic per broken file, ``path:line:col: error: message``."""
+
+    @property
+    def changed(self) -> bool:
+        """Say whether the catalogue changed at all."""
+        return bool(self.added or self.updated or self.removed)
+
+
+FileStamp = tuple[str, int, int]
+"""(file name, modification time in ns, size) of one persona file, for the file watch."""
+
+
+class LiveCatalog:
+    """The personas of a directory, reloadable while sessions run; a broken file never replaces a good one.
+
+    Readers (:meth:`get`, :meth:`entries`) see one complete catalogue at a time: :meth:`reload` builds the
+    new one aside and swaps it in with one assignment, so it may run in a worker thread. Sessions are pinned
+    to a version by the session service, so a reload only changes what *new* sessions get.
+    """
+
+    def __init__(self, directory: Path, initial: Catalog | None = None) -> None:
+        self.directory = directory
+        catalog = initial if initial is not None else load_catalog(directory)
+        self._entries: dict[str, LoadedPersona] = dict(catalog.personas)
+        self._errors: list[Diagnostic] = catalog.errors()
+        self.stamp: tuple[FileStamp, ...] = self.file_stamps()
+
+    def get(self, persona_id: str) -> LoadedPersona:
+        """Return the current version of a persona; raise PersonaNotFound."""
+        found = self._entries.get(persona_id)
+        if found is None:
+            raise PersonaNotFound(f"no persona '{persona_id}'", str(self.directory))
+        return found
+
+    def entries(self) -> list[LoadedPersona]:
+        """Return every loaded persona, in file-name order."""
+        return sorted(self._entries.values(), key=lambda e: Path(e.path).name)
+
+    def errors(self) -> list[Diagnostic]:
+        """Return the error diagnostics of the last load (broken files, drift)."""
+        return list(self._errors)
+
+    def file_stamps(self) -> tuple[FileStamp, ...]:
+        """Return name, mtime and size of every persona file: what the file watch compares."""
+        stamps: list[FileStamp] = []
+        try:
+            files = persona_files(self.directory)
+        except OSError:
+            return ()
+        for path in files:
+            try:
+                info = path.stat()
+            except OSError:  # deleted between listing and stat: the next poll sees it gone
+                continue
+            stamps.append((path.name, info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
+
+    def reload(self) -> ReloadReport:
+        """Load the directory again and swap in the result, keeping the last good version of broken files."""
+        stamp = self.file_stamps()
+        fresh = load_catalog(self.directory)
+        old = self._entries
+        entries = dict(fresh.personas)
+        broken = set(fresh.broken)
+        kept = []
+        for persona_id, entry in old.items():
+            if persona_id not in entries and entry.path in broken:
+                entries[persona_id] = entry
+                kept.append(persona_id)
+        failed = []
+        for path in fresh.broken:
+            first = next((d for d in fresh.errors() if d.path == path), None)
+            failed.append(first.format() if first is not None else f"{path}: not loaded")
+        report = ReloadReport(
+            loaded=sorted(entries),
+            added=sorted(set(entries) - set(old)),
+            updated=sorted(i for i in entries if i in old and entries[i].version != old[i].version),
+            removed=sorted(set(old) - set(entries)),
+            kept=sorted(kept),
+            failed=failed,
+        )
+        self._entries, self._errors, self.stamp = entries, fresh.errors(), stamp
+        logger.info(
+            "personas reloaded from %s: %d loaded; added %s; updated %s; removed %s; kept after errors %s",
+            self.directory,
+            len(entries),
+            ", ".join(report.added) or "none",
+            ", ".join(report.updated) or "none",
+            ", ".join(report.removed) or "none",
+            ", ".join(report.kept) or "none",
+        )
+        return report
 
 
 SourceParser = Callable[[str, str], Persona]

@@ -35,6 +35,7 @@ full request URLs at INFO, is set to WARNING.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -86,9 +87,11 @@ from bot.review.debrief import render_debrief_text
 from bot.review.transcripts import plain_item, render_markdown
 from bot.session import (
     EVENT_EDITED,
+    LiveCatalog,
     Outcome,
     OutcomeKind,
     PersonaCatalog,
+    ReloadReport,
     SessionService,
 )
 from bot.store.base import Clock, Store, utc_now
@@ -126,7 +129,9 @@ CB_LANGUAGE = "l:"
 CB_NOOP = "noop"
 
 TRAINEE_COMMANDS = ("start", "personas", "end", "restart", "help", "language")
-INSTRUCTOR_COMMANDS = ("sessions", "transcript", "note")
+INSTRUCTOR_COMMANDS = ("sessions", "transcript", "note", "reload")
+PERSONA_WATCH_SECONDS = 3.0
+"""How often the persona directory is checked for changed files (mtime and size; no extra dependency)."""
 NATIVE_LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 NON_TEXT_KINDS = (
@@ -422,6 +427,8 @@ class TelegramChannel:
         self.settings = settings
         self.service = service
         self._groups_told: set[int] = set()
+        self._reload_lock = asyncio.Lock()
+        self._watch: asyncio.Task[None] | None = None
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
@@ -455,6 +462,7 @@ class TelegramChannel:
             "sessions": self.on_sessions,
             "transcript": self.on_transcript,
             "note": self.on_note,
+            "reload": self.on_reload,
         }
         for name, callback in commands.items():
             app.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
@@ -880,6 +888,55 @@ class TelegramChannel:
             return
         await self._send(context, chat_id, t(lang, "note_saved", id=session_id))
 
+    async def on_reload(self, update: Update, context: Context) -> None:
+        """Reload the persona files for an instructor and say what changed and which files failed."""
+        allowed = await self._instructor(update, context)
+        if allowed is None:
+            return
+        chat_id, lang = allowed
+        report = await self.reload_personas()
+        if report is None:
+            await self._send(context, chat_id, t(lang, "reload_unavailable"))
+            return
+        await self._send(context, chat_id, reload_text(report, lang)[:MAX_TEXT_CHARS])
+
+    # -- persona reload ----------------------------------------------------------------------------------
+
+    async def reload_personas(self) -> ReloadReport | None:
+        """Reload the catalogue in a worker thread (parsing is CPU work); None if it cannot reload."""
+        catalog = self.service.catalog
+        if not isinstance(catalog, LiveCatalog):
+            return None
+        async with self._reload_lock:
+            return await asyncio.to_thread(catalog.reload)
+
+    async def watch_personas(self, interval: float) -> None:
+        """Reload the catalogue whenever a persona file's mtime or size changes; poll every ``interval`` s."""
+        catalog = self.service.catalog
+        if not isinstance(catalog, LiveCatalog):
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                stamp = await asyncio.to_thread(catalog.file_stamps)
+                if stamp != catalog.stamp:
+                    await self.reload_personas()
+            except Exception:  # the watch must outlive any one bad reload; the next change retries
+                logger.exception("persona file watch: reload failed")
+
+    def start_watch(self, interval: float | None) -> None:
+        """Start the persona file watch in the background (no-op without an interval or a live catalogue)."""
+        if interval and isinstance(self.service.catalog, LiveCatalog) and self._watch is None:
+            self._watch = asyncio.create_task(self.watch_personas(interval), name="understudy:persona-watch")
+
+    async def stop_watch(self) -> None:
+        """Stop the persona file watch."""
+        task, self._watch = self._watch, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     # -- errors ------------------------------------------------------------------------------------------
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -955,6 +1012,23 @@ def on_polling_error(error: TelegramError) -> None:
     logger.warning("getUpdates failed, polling retries: %s", redact(str(error)) or type(error).__name__)
 
 
+def reload_text(report: ReloadReport, lang: str) -> str:
+    """Render a reload report for the instructor: counts, changes, and every file that failed and why."""
+    none = t(lang, "reload_none")
+    text = t(
+        lang,
+        "reload_done",
+        count=len(report.loaded),
+        added=", ".join(report.added) or none,
+        updated=", ".join(report.updated) or none,
+        removed=", ".join(report.removed) or none,
+    )
+    if report.failed:
+        failures = "\n".join(f"• {line}" for line in report.failed)
+        text += "\n\n" + t(lang, "reload_failed", kept=", ".join(report.kept) or none, failures=failures)
+    return text
+
+
 def _retry_seconds(exc: RetryAfter) -> float:
     """Return a flood-limit wait in seconds, whether PTB reports it as a number or a timedelta."""
     with warnings.catch_warnings():
@@ -988,6 +1062,7 @@ def build_application(
     seed_source: Callable[[], int] | None = None,
     service: SessionService | None = None,
     read_timeout: float = SEND_READ_TIMEOUT_SECONDS,
+    watch_interval: float | None = PERSONA_WATCH_SECONDS,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the bot: handlers, per-chat ordering, the store opened in post_init, closed in post_shutdown."""
     token = settings.require_token()
@@ -1010,8 +1085,10 @@ def build_application(
             _describe_failures(failures),
             settings.db_path,
         )
+        channel.start_watch(watch_interval)
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await channel.stop_watch()
         await store.close()
         logger.info("store closed")
 
@@ -1067,7 +1144,6 @@ async def register_commands(bot: Any, settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     """Run the bot with long polling until SIGINT or SIGTERM; return the exit code."""
-    from bot.persona.catalog import load_catalog
     from bot.store.sqlite import SqliteStore
 
     token = settings.require_token()
@@ -1077,7 +1153,7 @@ def serve(settings: Settings) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    catalog = load_catalog(settings.personas_dir)
+    catalog = LiveCatalog(settings.personas_dir)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(settings.db_path)
     failures = [d.format() for d in catalog.errors()]

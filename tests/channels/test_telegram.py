@@ -287,7 +287,7 @@ async def test_commands_are_registered_per_scope(api: FakeBotApi, tmp_path: Path
             for c in api.calls_of("setMyCommands")
         ]
     trainee = ["start", "personas", "end", "restart", "help", "language"]
-    everything = [*trainee, "sessions", "transcript", "note"]
+    everything = [*trainee, "sessions", "transcript", "note", "reload"]
     assert registered == [
         ({"type": "default"}, None, trainee),
         ({"type": "default"}, "ru", trainee),

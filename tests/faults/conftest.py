@@ -38,7 +38,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 @dataclass
 class Bot:
-    """A running bot under test, with what it was built from."""
+    """A running bot under test, with what it was built from (the persona file watch is off by default)."""
 
     api: FakeBotApi
     app: Application[Any, Any, Any, Any, Any, Any]
@@ -56,6 +56,7 @@ async def faulty_bot(
     catalog: PersonaCatalog | None = None,
     instructors: Iterable[int] = (),
     read_timeout: float = SEND_READ_TIMEOUT_SECONDS,
+    watch_interval: float | None = None,
 ) -> AsyncIterator[Bot]:
     """Build the application and drive its lifecycle the way ``serve`` does, polling errors included."""
     settings = Settings(
@@ -70,7 +71,15 @@ async def faulty_bot(
     store = store or SqliteStore(settings.db_path, clock=clock)
     catalog = catalog or tiny_catalog()
     service = SessionService(store, catalog, clock, seed_source=lambda: 1)
-    app = build_application(settings, store, catalog, clock=clock, service=service, read_timeout=read_timeout)
+    app = build_application(
+        settings,
+        store,
+        catalog,
+        clock=clock,
+        service=service,
+        read_timeout=read_timeout,
+        watch_interval=watch_interval,
+    )
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None and app.updater is not None
     await app.post_init(app)
