@@ -6,17 +6,24 @@ Pipeline:
 1. Each line is normalised (``bot.engine.text.normalize``), common chat spellings are mapped ("u" -> "you",
    "скока" -> "сколько") and long cue words are corrected for one or two typos.
 2. The text is cut into sentences at ``? ! . ;`` and line breaks; a sentence ending in ``?`` is a question.
-3. A tag ending (", didn't he?", ", right?", «, да?», «не так ли?») is taken off the sentence and remembered.
-4. A sentence is cut into clauses at commas and conjunctions, but only where a new question starts there
+3. Hedges and inserted phrases set off by commas ("..., do you know?", "in your own words", "from what
+   you've seen, ...", «насколько вы знаете», «судя по тому, что ...») are cut out: they ask nothing.
+4. A tag ending (", didn't he?", ", right?", «, да?», «не так ли?») is taken off the sentence and remembered.
+5. A sentence is cut into clauses at commas and conjunctions, but only where a new question starts there
    ("..., and did he...", "... и кто ...", "..., how did you..."). A clause starting "or"/«или» is an
-   alternative, not a new question. A leading "When you arrived, ..." clause is subordinate and dropped.
-5. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive
+   alternative, not a new question. Not a new question: an embedded clause after a verb of knowing or
+   saying («что он сказал, кем ...», «вы замечали, есть ли ...»), two wh- words naming the details of one
+   request ("tell me how and when ..."). A leading "When you arrived, ..." or "What about X, ..." clause is
+   subordinate and dropped; so is a bare "Tell me, ...". A Russian statement before a wh- question («Вы
+   упомянули долг, сколько ...?») and an apology or first-person preface («Простите за вопрос, но ...») do
+   not share the question's «?».
+6. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive
    marker, invitation frame (tell/describe/explain, «расскажите/опишите»; "tell me whether/where" are faux
-   invitations), welfare or procedural check, wh- question, yes/no question (auxiliary first, «ли»),
-   intonation question, otherwise a statement.
-6. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only
-   that matters for contaminated disclosure); otherwise multiple if two or more clauses are questions;
-   otherwise the single question's type; otherwise ``other``.
+   invitations; "let's talk about" and «хочу спросить про» are signposts), welfare or procedural check, wh-
+   question, yes/no question (auxiliary first, «ли»), intonation question, otherwise a statement.
+7. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only
+   that matters for contaminated disclosure); otherwise multiple if two or more clauses are questions, where
+   a signpost counts only when nothing else asks; otherwise the single question's type; otherwise ``other``.
 
 Everything here is pure and deterministic.
 """
@@ -672,7 +679,8 @@ _EN_INSERTIONS = _phrases(
     "do you think", "would you say", "you think", "in your experience", "in your opinion", "in your view",
     "to your knowledge", "as far as you know", "for me", "for example", "honestly", "exactly",
     "do you happen to know", "would you happen to know", "would you know", "if you know", "by any chance",
-    "any idea", "do you reckon", "you reckon", "in your own time", "at your own pace", "when you're ready",
+    "any idea", "do you reckon", "you reckon", "what do you think", "in your own time", "at your own pace",
+    "when you're ready",
 )
 _EN_INSERTION_STARTS = _phrases(
     "from what", "based on what", "judging by", "judging from",
@@ -693,6 +701,7 @@ _RU_INSERTION_STARTS = _phrases(
 # «Из того, что вы видели, ...»: a demonstrative head whose «что» clause follows after its own comma.
 _RU_INSERTION_HEADS = _phrases("из того", "судя по тому", "исходя из того", "по тому")
 _MAX_INSERTION = 8
+_INSERTION_OPENERS = _ws("so and but well ok а и но ну так")
 
 
 def _drop_insertions(
@@ -714,6 +723,8 @@ def _drop_insertions(
             k += 1
             hit = b - a <= _MAX_INSERTION
         else:
+            if seg and seg[0] in _INSERTION_OPENERS:
+                seg = seg[1:]  # "so, from what you've said, ..."
             hit = 0 < len(seg) <= _MAX_INSERTION and (
                 seg in whole or any(seg[: len(p)] == p for p in starts)
             )
@@ -741,6 +752,8 @@ def _drop_insertions(
         words.append(s.words[i])
         i += 1
     commas.discard(len(words))
+    if _INSERTION_OPENERS.issuperset(words):
+        return s  # "So, in your own words?": nothing but the insertion asks
     return _Sentence(words, commas, s.qmark, s.terminal, colons)
 
 
