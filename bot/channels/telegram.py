@@ -24,7 +24,8 @@ Delivery (the full statement, with what the tests prove, is ``docs/delivery.md``
   at 8 s, :data:`SEND_ATTEMPTS` tries in all); 400/403 are final. Telegram has no idempotency key, so when a
   call was sent and no answer came back (a read timeout, a connection lost mid-request) the retry may
   deliver the message a second time: *at-least-once* on those ambiguous failures, *exactly-once* when
-  Telegram answered (429, 5xx) or the request never left (connect or pool failures). A typing action that
+  Telegram refused the call (429; a 5xx answer is assumed to mean the same, which the Bot API does not
+  document) or the request never left (connect or pool failures). A typing action that
   keeps failing is skipped; a reply that keeps failing is given up after about 7.5 s of backoff and logged,
   and its turn stays recorded.
 
