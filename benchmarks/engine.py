@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bot.engine.dialogue import start, step
+from bot.engine.analysis import Classification, classify
+from bot.engine.dialogue import Classifier, start, step
 from bot.engine.matcher import CompiledPersona
 from bot.persona.model import Persona
 
@@ -81,13 +82,18 @@ def inputs(words: list[str], n: int, rng: random.Random) -> list[str]:
     return out
 
 
-def understudy_runner(cp: CompiledPersona) -> Any:
+def no_analysis(text: str, language: str) -> Classification:
+    """Stand in for the question classifier, to time matching alone (python-aiml classifies nothing)."""
+    return Classification("other", "benchmark: analysis off", language, False)
+
+
+def understudy_runner(cp: CompiledPersona, classifier: Classifier = classify) -> Any:
     """Return a one-argument callable that plays a turn, keeping the state between calls."""
     state = start(cp).state
 
     def run(text: str) -> None:
         nonlocal state
-        state = step(cp, state, text).state
+        state = step(cp, state, text, classifier).state
 
     return run
 
@@ -124,18 +130,23 @@ def main() -> None:
         kernel.verbose(False)
         kernel.learn(str(aiml_file(words, Path(tmp))))
 
-    runner = understudy_runner(cp)
+    full, matching = understudy_runner(cp), understudy_runner(cp, no_analysis)
     ours: list[float] = []
+    bare: list[float] = []
     theirs: list[float] = []
-    for _ in range(args.rounds):  # interleave so both sides see the same machine load
-        ours += time_calls("understudy", runner, texts).latencies
+    for _ in range(args.rounds):  # interleave so all sides see the same machine load
+        ours += time_calls("understudy", full, texts).latencies
+        bare += time_calls("matching", matching, texts).latencies
         theirs += time_calls("aiml", kernel.respond, texts).latencies
-    t_ours, t_aiml = Timing("Understudy engine (stemming + typos)", ours), Timing("python-aiml", theirs)
+    t_ours = Timing("Understudy step, full (stemming + typos + question analysis)", ours)
+    t_bare = Timing("Understudy step, question analysis off (stemming + typos)", bare)
+    t_aiml = Timing("python-aiml", theirs)
     print(f"## Engine vs python-aiml: {args.rules} keyword rules, {len(texts)} inputs x {args.rounds} rounds\n")
     print("| engine | turns/s | p50 | p99 |\n|---|---:|---:|---:|")
-    print(row(t_ours))
-    print(row(t_aiml))
-    print(f"\nratio (Understudy / python-aiml turns per second): **{t_ours.per_second / t_aiml.per_second:.2f}x**\n")
+    for t in (t_ours, t_bare, t_aiml):
+        print(row(t))
+    print(f"\nratio, full step / python-aiml: **{t_ours.per_second / t_aiml.per_second:.2f}x**  ")
+    print(f"ratio, analysis off / python-aiml: **{t_bare.per_second / t_aiml.per_second:.2f}x**\n")
 
     _, compile_s = compile_persona(keywords(2000, random.Random(2)))
     print(f"compile time of a 2,000-rule persona: {compile_s * 1000:.0f} ms\n")
@@ -149,7 +160,6 @@ def main() -> None:
         med = statistics.median(t.latencies)
         base = base or med
         print(f"| {n} | {t.per_second:,.0f} | {fmt_us(t.percentile(50))} | {med / base:.2f}x |")
-    _ = t_ours
 
 
 if __name__ == "__main__":

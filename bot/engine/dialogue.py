@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.persona.model import Effects, Persona, Reply, as_reply
+from bot.persona.model import Effects, Persona, Reply
 
 from .analysis import Classification, classify, with_presumption
-from .matcher import CompiledCondition, CompiledPersona, CompiledRule, Utterance, compile_condition, match_terms
+from .matcher import (
+    CompiledCondition,
+    CompiledPersona,
+    CompiledRule,
+    Utterance,
+    match_terms,
+)
 from .state import State, checked_copy, initial_state
 
 # How many runner-up rules /why and --json report, enough to explain a choice without flooding the author.
@@ -148,13 +155,18 @@ def start(cp: CompiledPersona, seed: int = 0) -> Turn:
     state = initial_state(
         persona.id, cp.version, persona.start_topic, {n: v.initial for n, v in persona.variables.items()}, seed
     )
-    replies = _choose(as_reply(persona.opening), state, "opening")
+    replies = _choose(cp.reply(persona.opening), state, "opening")
     return Turn(replies, state, Events(topic=state["topic"], previous_topic=state["topic"]))
 
 
-def classify_turn(cp: CompiledPersona, state: State, utt: Utterance) -> Classification:
+Classifier = Callable[[str, str], Classification]
+
+
+def classify_turn(
+    cp: CompiledPersona, state: State, utt: Utterance, classifier: Classifier = classify
+) -> Classification:
     """Classify the question, upgrading it to suggestive when it presumes a fact not yet disclosed."""
-    result = classify(utt.text, cp.language)
+    result = classifier(utt.text, cp.language)
     if result.question_type in ("directive", "option_posing", "invitation"):
         for fact_id, presumption in cp.fact_presumptions.items():
             if fact_id in state["ledger"]:
@@ -209,9 +221,9 @@ def _fallback(cp: CompiledPersona, state: State, events: Events, qtype: str) -> 
     best_index: int | None = None
     for i, fb in enumerate(pool):
         key = f"fallback:{scope}:{i}"
-        if fb.level > state["misses"] or not _holds(compile_condition(fb.if_), state, key):
+        if fb.level > state["misses"] or not _holds(cp.condition(fb.if_), state, key):
             continue
-        if not _variants_left(as_reply(fb.reply), state, key):
+        if not _variants_left(cp.reply(fb.reply), state, key):
             continue
         if best_index is None or fb.level > pool[best_index].level:
             best_index = i
@@ -221,7 +233,7 @@ def _fallback(cp: CompiledPersona, state: State, events: Events, qtype: str) -> 
     key = f"fallback:{scope}:{best_index}"
     events.fallback_level = fb.level
     state["fired"][key] = state["fired"].get(key, 0) + 1
-    replies = _choose(as_reply(fb.reply), state, key)
+    replies = _choose(cp.reply(fb.reply), state, key)
     _apply(persona, fb.effects, state, events, key, qtype)
     return replies
 
@@ -230,24 +242,27 @@ def _check_endings(cp: CompiledPersona, state: State, events: Events) -> list[st
     """End the interview if an ending's condition now holds; return its reply."""
     for ending in cp.persona.endings:
         key = f"ending:{ending.id}"
-        if _holds(compile_condition(ending.if_), state, key):
+        if _holds(cp.condition(ending.if_), state, key):
             state["ended"] = True
             state["end_reason"] = ending.reason
             events.ending = ending.id
-            return _choose(as_reply(ending.reply), state, key)
+            return _choose(cp.reply(ending.reply), state, key)
     return []
 
 
-def step(cp: CompiledPersona, state: State, utterance: str) -> Turn:
-    """Answer one trainee utterance: classify it, pick a rule or fallback, apply effects and check endings."""
+def step(cp: CompiledPersona, state: State, utterance: str, classifier: Classifier = classify) -> Turn:
+    """Answer one trainee utterance: classify it, pick a rule or fallback, apply effects and check endings.
+
+    ``classifier`` is the question-type classifier; it is a parameter so benchmarks and tests can swap it.
+    """
     persona = cp.persona
     new = checked_copy(state, persona.id, cp.version)
     if new["ended"]:
         events = Events(topic=new["topic"], previous_topic=new["topic"], ended=True, end_reason=new["end_reason"])
-        return Turn(_choose(as_reply(persona.ended_reply), new, "ended"), new, events)
+        return Turn(_choose(cp.reply(persona.ended_reply), new, "ended"), new, events)
     new["turn"] += 1
     utt = cp.analyse(utterance)
-    cls = classify_turn(cp, new, utt)
+    cls = classify_turn(cp, new, utt, classifier)
     qtype = cls.question_type
     events = Events(
         topic=new["topic"],

@@ -8,8 +8,9 @@ the candidate rules, so the cost of a turn grows with the utterance, not with th
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bot.errors import PersonaError
 from bot.persona.model import Condition, Match, Persona, Reply, Rule, as_reply, parse_comparison
@@ -22,6 +23,8 @@ PHRASE_MAX_GAP = 1
 # Russian word order is free: a Cyrillic phrase matches its words in any order within a window this much wider
 # than the phrase ("нашел эту работу" also matches "как ты эту работу нашел").
 FREE_ORDER_SLACK = 1
+FREE_ORDER_MIN_WORDS = 3
+FREE_ORDER_MIN_STEM = 4
 # Prefix of an exact term: the word as written, neither stemmed nor typo-corrected ("=заем" does not match "за").
 EXACT = "="
 
@@ -178,6 +181,24 @@ class CompiledPersona:
         self.vocabulary = FuzzyVocabulary(self._stem_words)
         self.surface_vocabulary = FuzzyVocabulary(self._surface_words)
         self.facts = {f.id: f for f in persona.facts}
+        # Fallbacks, endings and the opening are compiled on first use; keyed by object identity because the
+        # persona model is frozen and lives as long as this compiled persona.
+        self._conditions: dict[int, CompiledCondition] = {}
+        self._replies: dict[int, Reply] = {}
+
+    def condition(self, cond: Condition) -> CompiledCondition:
+        """Return the compiled form of a condition of this persona."""
+        found = self._conditions.get(id(cond))
+        if found is None:
+            found = self._conditions[id(cond)] = compile_condition(cond)
+        return found
+
+    def reply(self, spec: Reply | str | list[Any]) -> Reply:
+        """Return the :class:`Reply` of a reply spec of this persona."""
+        found = self._replies.get(id(spec))
+        if found is None:
+            found = self._replies[id(spec)] = as_reply(spec)
+        return found
 
     def _stems_of(self, term: str) -> Stems:
         if term.strip().startswith(EXACT):
@@ -217,12 +238,9 @@ class CompiledPersona:
             if stem in self.vocabulary or tok in COMMON_EN or tok in COMMON_RU:
                 corrected.append(stem)
                 continue
-            fixed: str | None = None
+            # Correct the surface form first: a typo can change how a word stems ("workin" vs "work").
             surface = self.surface_vocabulary.correct(tok)
-            if surface is not None:
-                fixed = self.stemmer.stem(surface)
-            else:
-                fixed = self.vocabulary.correct(stem)
+            fixed = self.stemmer.stem(surface) if surface is not None else self.vocabulary.correct(stem)
             if fixed is not None and fixed != stem:
                 corrections[tok] = fixed
                 corrected.append(fixed)
@@ -232,7 +250,7 @@ class CompiledPersona:
         return Utterance(text, norm, tokens, corrected, frozenset(corrected).union(exact), corrections)
 
     def candidates(self, utt: Utterance) -> list[CompiledRule]:
-        """Return the rules that could match ``utt`` (index hits plus rules without positive terms), in order."""
+        """Return the rules that could match ``utt`` (index hits and rules without positive terms), in order."""
         hits: set[int] = set(self._always)
         for stem in utt.stem_set:
             found = self._index.get(stem)
@@ -260,21 +278,32 @@ def _has_sequence(stems: list[str], seq: Stems) -> bool:
     return False
 
 
+def _free_order(seq: Stems) -> bool:
+    """Say whether a Cyrillic phrase may match in any order: three words or more, or two content words.
+
+    Two-word phrases with a pronoun or particle ("кто вы", "о нем") keep their order, or they would match questions
+    that merely contain both words.
+    """
+    return len(seq) >= FREE_ORDER_MIN_WORDS or all(len(s) >= FREE_ORDER_MIN_STEM for s in seq)
+
+
 def _in_window(stems: list[str], seq: Stems) -> bool:
-    """Say whether every stem of ``seq`` occurs, in any order, within a window a little wider than ``seq``."""
+    """Say whether every stem of ``seq`` occurs, in any order, within a window a little wider than ``seq``.
+
+    Repeated words count: "пока пока" needs two of them.
+    """
     width = len(seq) + FREE_ORDER_SLACK
-    wanted = set(seq)
-    for start in range(max(1, len(stems) - width + 1)):
-        if wanted.issubset(stems[start : start + width]):
-            return True
-    return False
+    need = Counter(seq)
+    return any(
+        not need - Counter(stems[start : start + width]) for start in range(max(1, len(stems) - width + 1))
+    )
 
 
 def term_present(term: CompiledTerm, utt: Utterance) -> bool:
     """Say whether any alternative of ``term`` occurs in the utterance.
 
-    A single word must occur (as a stem, or exactly for ``=word``). A phrase's words must occur in order with at most
-    PHRASE_MAX_GAP words between neighbours; a Cyrillic phrase may take any order within a small window.
+    A single word must occur (as a stem, or exactly for ``=word``). A phrase's words must occur in order with at
+    most PHRASE_MAX_GAP words between neighbours; a Cyrillic phrase may take any order within a small window.
     """
     for alt in term.alternatives:
         if len(alt) == 1:
@@ -284,7 +313,7 @@ def term_present(term: CompiledTerm, utt: Utterance) -> bool:
             words = [EXACT + t for t in utt.tokens] if alt[0].startswith(EXACT) else utt.stems
             if _has_sequence(words, alt):
                 return True
-            if is_cyrillic(alt[0]) and _in_window(words, alt):
+            if is_cyrillic(alt[0]) and _free_order(alt) and _in_window(words, alt):
                 return True
     return False
 

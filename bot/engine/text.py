@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Protocol
 
 import snowballstemmer
 from rapidfuzz.distance import OSA
@@ -48,25 +49,44 @@ _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _LATIN_RE = re.compile(r"[a-z]")
 
 
+# The combining breve keeps "й" intact through decomposition; every other combining mark (stress marks, accents) goes.
+_KEEP_MARKS = frozenset({"\u0306"})
+_WHITESPACE = frozenset("\t\n\r ")
+# Characters seen are remembered up to this many, so fuzzed or hostile input cannot grow the table without bound.
+_DROP_TABLE_LIMIT = 50_000
+
+
 def _is_dropped(ch: str) -> bool:
-    """Say whether a character is invisible noise: format (zero-width, bidi), control or unassigned."""
-    if ch in "\t\n\r ":
+    """Say whether a character is invisible noise: format (zero-width, bidi), control, unassigned or a mark."""
+    if ch in _WHITESPACE or ch in _KEEP_MARKS:
         return False
-    cat = unicodedata.category(ch)
-    return cat in ("Cf", "Cc", "Cn", "Co", "Cs") or cat == "Mn"
+    return unicodedata.category(ch) in ("Cf", "Cc", "Cn", "Co", "Cs", "Mn")
+
+
+class _DropTable(dict[int, int | None]):
+    """A ``str.translate`` table that decides each character once: None drops it, its code keeps it."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if _is_dropped(chr(code)) else code
+        if len(self) < _DROP_TABLE_LIMIT:
+            self[code] = value
+        return value
+
+
+_DROP = _DropTable()
+_ASCII_CONTROLS = {c: None for c in range(32) if chr(c) not in _WHITESPACE} | {127: None}
 
 
 def normalize(text: str) -> str:
     """Return ``text`` NFKC-normalised, casefolded, with invisible characters removed and spaces collapsed."""
     text = text[:MAX_INPUT_CHARS]
-    # NFKD first so combining accents can be dropped, then NFKC to recompose what remains (й, ё survive via the
-    # explicit fix below).
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.replace("й", "\0й").replace("ё", "е")
-    decomposed = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in decomposed if not _is_dropped(ch) or ch == "\u0306")
-    text = unicodedata.normalize("NFKC", text).replace("\0", "")
-    return _SPACE_RE.sub(" ", text).strip()
+    if text.isascii():
+        # Most trainee lines are plain ASCII: the Unicode passes below would change nothing but cost time.
+        return _SPACE_RE.sub(" ", text.translate(_ASCII_CONTROLS).lower()).strip()
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    # Decompose so combining marks can be dropped, then recompose what remains.
+    text = unicodedata.normalize("NFKD", text).translate(_DROP)
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
 def _fix_mixed_script(token: str) -> str:
@@ -114,9 +134,17 @@ def is_cyrillic(word: str) -> bool:
     return bool(_CYRILLIC_RE.search(word))
 
 
+class _Snowball(Protocol):
+    """The one method of a Snowball stemmer that Understudy uses."""
+
+    def stemWord(self, word: str) -> str: ...  # Snowball's own camelCase name
+
+
 @lru_cache(maxsize=32)
-def _stemmer(name: str) -> snowballstemmer.stemmer:  # type: ignore[name-defined]
-    return snowballstemmer.stemmer(name)
+def _stemmer(name: str) -> _Snowball:
+    """Return the Snowball stemmer for an algorithm name, built once."""
+    stemmer: _Snowball = snowballstemmer.stemmer(name)
+    return stemmer
 
 
 def stemmer_name(language: str) -> str:
@@ -208,15 +236,3 @@ def analyse(text: str, stemmer: Stemmer) -> tuple[str, list[str], list[str]]:
     norm = normalize(text)
     toks = tokenize(norm)
     return norm, toks, stemmer.stems(toks)
-
-
-def contains_sequence(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    """Say whether ``needle`` occurs contiguously in ``haystack``."""
-    n = len(needle)
-    if n == 0:
-        return False
-    first = needle[0]
-    for i in range(len(haystack) - n + 1):
-        if haystack[i] == first and list(haystack[i : i + n]) == list(needle):
-            return True
-    return False

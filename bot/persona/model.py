@@ -8,7 +8,7 @@ messages can name the file position of the reference.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,10 +22,13 @@ Identifier = Annotated[
 ]
 
 # A comparison on a number: "5", ">= 5", "< 3", "== 0", "!= 2", or a closed range "3..7".
-COMPARISON_RE = re.compile(r"^\s*(?:(<=|>=|==|!=|<|>)\s*)?(-?\d+(?:\.\d+)?)\s*$|^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
+COMPARISON_RE = re.compile(
+    r"^\s*(?:(<=|>=|==|!=|<|>)\s*)?(-?\d+(?:\.\d+)?)\s*$"  # ">= 5", "3"
+    r"|^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$"  # "2..6"
+)
 
 
-class Indicator(str, Enum):
+class Indicator(StrEnum):
     """The ILO forced-labour indicators, plus ``other`` for context facts."""
 
     abuse_of_vulnerability = "abuse_of_vulnerability"
@@ -45,7 +48,7 @@ class Indicator(str, Enum):
 ILO_INDICATORS: tuple[str, ...] = tuple(i.value for i in Indicator if i is not Indicator.other)
 
 
-class QuestionType(str, Enum):
+class QuestionType(StrEnum):
     """Question types after the NICHD protocol, plus ``multiple`` (see DOMAIN.md)."""
 
     invitation = "invitation"

@@ -291,3 +291,17 @@ def test_common_words_are_not_corrected_into_concept_words() -> None:
     assert turn.events.rule != "threat"
     [turn] = talk(cp, "вы пожалуетесь?")
     assert turn.events.rule == "threat"
+
+
+@pytest.mark.parametrize(
+    ("term", "said", "fires"),
+    [
+        ("кто вы", "вы кто такой", False),
+        ("кто вы", "а кто вы?", True),
+        ("нашел работу", "работу как нашел?", True),
+    ],
+)
+def test_short_cyrillic_phrases_keep_their_order(term: str, said: str, fires: bool) -> None:
+    cp = _with_rule({"id": "probe", "priority": 50, "match": {"any": [term]}, "reply": "probe"}, language="ru")
+    [turn] = talk(cp, said)
+    assert (turn.events.rule == "probe") == fires
