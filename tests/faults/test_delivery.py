@@ -24,6 +24,7 @@ from tests.faults.conftest import Bot, faulty_bot
 VICTIM = "tiny_victim_en"
 PASSPORT_REPLIES = ["The foreman has my passport.", "He says it is safer."]
 FIRST_REPLY = PASSPORT_REPLIES[0]
+INSTRUCTOR = 590
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,3 +179,22 @@ async def test_a_redelivered_update_is_recorded_once(api: FakeBotApi, tmp_path: 
         turns = await _trainee_turns(bot, anna.chat_id)
         assert [text for text, _ in turns].count("Where is your passport?") == 2
         assert len({update_id for _, update_id in turns}) == 2
+
+
+async def test_a_transcript_document_survives_gateway_errors(
+    api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telegram, "BACKOFF_FIRST_SECONDS", 0.05)
+    async with faulty_bot(api, tmp_path, instructors=[INSTRUCTOR]) as bot:
+        anna = Trainee(api, 508)
+        await _begin(anna)
+        session = await bot.store.get_open_session(anna.chat_id)
+        assert session is not None
+        teacher = Trainee(api, INSTRUCTOR)
+        fault = Fault("sendDocument", status=502, times=2)
+        api.add_fault(fault)
+        teacher.send(f"/transcript {session.id}")
+        (document,) = await teacher.receive(1)
+        assert document.document is not None and document.document[0] == f"session-{session.id}.md"
+        assert await teacher.settle() == []
+        assert fault.times == 0
