@@ -41,7 +41,8 @@ MALFORMED = [
     pytest.param({"message": "not an object"}, id="message-is-a-string"),
     pytest.param({"message": None}, id="message-is-null"),
     pytest.param(
-        {"callback_query": {"id": "q1", "chat_instance": "c", "data": "p:x"}}, id="query-without-sender"
+        {"callback_query": {"id": "q1", "chat_instance": "c", "data": "p:x"}},
+        id="query-without-sender",
     ),
     pytest.param({"edited_message": {"date": NOW}}, id="edit-without-anything"),
     pytest.param({"some_future_update": {"id": 1, "payload": [1, 2, 3]}}, id="unknown-type"),
