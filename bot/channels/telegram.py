@@ -29,6 +29,11 @@ Delivery (the full statement, with what the tests prove, is ``docs/delivery.md``
   keeps failing is skipped; a reply that keeps failing is given up after about 7.5 s of backoff and logged,
   and its turn stays recorded.
 
+Persona reload. With a :class:`~bot.session.LiveCatalog` (what ``serve`` builds), instructors can send
+``/reload`` and a background task polls the persona files' mtime and size every
+:data:`PERSONA_WATCH_SECONDS`; either reloads the catalogue in a worker thread. New sessions get the new
+versions, running ones keep theirs, and a broken file keeps its persona's last good version.
+
 Security. The token is redacted from every log record (:func:`install_token_redaction`) and httpx, which logs
 full request URLs at INFO, is set to WARNING.
 """
