@@ -8,7 +8,8 @@ from typing import Any, TextIO
 from bot.engine.dialogue import Turn, start, step
 from bot.engine.matcher import CompiledPersona
 from bot.engine.state import disclosed
-from bot.persona.model import ILO_INDICATORS
+from bot.review.debrief import TurnData, build_debrief, render_debrief_text, trainee_turn_data
+from bot.store.base import SPEAKER_PERSONA, Clock, utc_now
 
 AUTHOR_COMMANDS = "/why  explain the last answer · /state  show variables and facts · /end  finish with a debrief"
 
@@ -63,26 +64,6 @@ def explain(turn: Turn) -> str:
     return "\n".join(lines)
 
 
-def summary(cp: CompiledPersona, state: dict[str, Any]) -> str:
-    """Return a short debrief: facts and indicators found, and what was missed."""
-    facts = cp.persona.facts
-    found = disclosed(state)
-    ledger = state["ledger"]
-    ind_found = sorted({i.value for f in facts if f.id in ledger for i in f.indicators} & set(ILO_INDICATORS))
-    ind_all = sorted({i.value for f in facts for i in f.indicators} & set(ILO_INDICATORS))
-    lines = [f"Facts disclosed: {len(found)} of {len(facts)}"]
-    for f in facts:
-        if f.id in ledger:
-            mark = " (contaminated: first said after a suggestive question)" if ledger[f.id]["contaminated"] else ""
-            lines.append(f"  + {f.summary}{mark}")
-    lines.append(f"Indicators found: {', '.join(ind_found) or 'none'}")
-    missed = [i for i in ind_all if i not in ind_found]
-    if missed:
-        lines.append(f"Indicators missed: {', '.join(missed)}")
-    lines.append(f"Turns: {state['turn']}")
-    return "\n".join(lines)
-
-
 def _state_text(cp: CompiledPersona, state: dict[str, Any]) -> str:
     values = ", ".join(f"{k}={v:g}" for k, v in state["vars"].items())
     return f"topic: {state['topic']}\nvariables: {values}\ndisclosed: {', '.join(disclosed(state)) or 'none'}"
@@ -96,9 +77,17 @@ def play(
     as_json: bool = False,
     seed: int = 0,
     interactive: bool = False,
+    clock: Clock = utc_now,
+    language: str = "en",
 ) -> int:
-    """Run a terminal interview reading trainee lines from ``inp``; return an exit code."""
+    """Run a terminal interview reading trainee lines from ``inp``; return an exit code.
+
+    The interview ends at end of input, on ``/end`` or when the persona ends it; then the debrief is printed (not
+    with ``--json``, whose output is one object per turn).
+    """
     persona = cp.persona
+    started = clock()
+    records: list[TurnData] = []
     turn = start(cp, seed)
     name = persona.name
     if as_json:
@@ -136,6 +125,9 @@ def play(
             continue
         last = step(cp, state, text)
         state = last.state
+        now = clock()
+        records.append(trainee_turn_data(len(records) + 1, text, last.events, state["vars"], now))
+        records += [TurnData(len(records) + 1 + i, now, SPEAKER_PERSONA, m) for i, m in enumerate(last.replies)]
         if as_json:
             print(json.dumps(turn_record(text, last), ensure_ascii=False), file=out, flush=True)
         else:
@@ -147,5 +139,6 @@ def play(
                 print(f"[the interview has ended: {last.events.end_reason}]", file=out)
             break
     if not as_json:
-        print("\n" + summary(cp, state), file=out)
+        debrief = build_debrief(persona, records, state, language, started_at=started, ended_at=clock())
+        print("\n" + render_debrief_text(debrief, language), file=out)
     return 0

@@ -642,8 +642,17 @@ async def _dispatch(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "show":
         return await cmd_show(store, out, args.id)
     if args.action == "export":
+        # Importing the report module registers the html exporter; the lookup gives each session the exact persona
+        # version it ran on, so reports name the facts even after a persona file changed.
+        from bot.config import load_settings
+        from bot.persona.catalog import load_catalog
+        from bot.review.report import stored_persona_lookup
+
         out_dir = Path(args.out)
-        result = await cmd_export(store, out_dir, args.format, pseudonymize=args.pseudonymize)
+        lookup = stored_persona_lookup(store, load_catalog(load_settings().personas_dir))
+        result = await cmd_export(
+            store, out_dir, args.format, pseudonymize=args.pseudonymize, personas_lookup=lookup
+        )
         noun = "session" if result.sessions == 1 else "sessions"
         files = "file" if len(result.paths) == 1 else "files"
         out.write(
