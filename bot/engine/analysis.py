@@ -282,8 +282,6 @@ _EN_SIGNPOST_WORDS = frozenset({"let's", "lets", "let", "like", "want", "going"}
 # Wh- words that ask for one detail; "how and when you get paid" therefore asks for details, not a story.
 _EN_DETAIL_WH = frozenset({"when", "where", "who", "whom", "whose", "which"})
 _EN_COORD = frozenset({"and", "or"})
-# "What can you tell me about X?" invites; "What did they tell you about where you would live?" asks a detail.
-_EN_TELL_MODALS = frozenset({"can", "could", "would", "will", "else"})
 _EN_FRAME_PREFIX = _ws(
     "can could would will you please maybe perhaps i i'd want like to now just try let's lets mind kindly "
     "also go ahead and do think it be possible for able need"
@@ -536,13 +534,18 @@ _RU_CHOICE = frozenset({"или", "либо"})
 _RU_TELL_VERBS_NOT_SAY = _RU_TELL_VERBS - {"сказать"}
 # Wh- words that after a comma are nearly always conjunctions, so they never open a new question there.
 # A wh- word after these opens an embedded clause: «о том, кто вы», «можете рассказать, как ...».
-_RU_EMBEDDING = _RU_DEMONSTRATIVES | _RU_INV_VERBS | _RU_TELL_VERBS | _RU_ASK_VERBS
+_RU_EMBEDDING = (
+    _RU_DEMONSTRATIVES | _RU_INV_VERBS | _RU_TELL_VERBS | _RU_ASK_VERBS
+    # «кто-то, кто отдаёт распоряжения», «все, кто там работал»: a relative clause
+    | _ws("кто-то кто-нибудь что-то что-нибудь никто ничего все всех всем такой такие такого человек люди")
+)
 _RU_COORD = frozenset({"и", "или"})
 _RU_PREPOSITIONS = _ws("с у в во на о об по для от до из за к")
 # «как» and «что» can ask for a story («расскажите, как ...»); the other wh- words ask for a detail.
 _RU_OPEN_WH = frozenset({"как", "что"})
 _RU_WH_CONJUNCTIONS = frozenset({"что", "чем", "чего", "чему"})
 # «Извините, что спрашиваю»: after an apology «что» is a conjunction.
+_RU_ADDRESSED = [["вы"], ["ты"], ["вам"], ["тебе"], ["вас"], ["тебя"], ["у"]]
 _RU_ECHO_PREFIXES = ("сказал", "говорил", "упомянул", "упоминал", "рассказ", "назвал", "писал")
 _RU_WHAT_SUBJECTS = _ws("вы ты он она они оно это там случилось произошло было")
 _RU_APOLOGY = _ws("простите извините прости извини спасибо сочувствую понимаю жаль")
@@ -1061,7 +1064,7 @@ class _English:
                 return _stmt(f"statement opening with '{head}'")
             if head == "what" and any(x in _EN_HAPPEN for x in body[1:4]):
                 return _q(INVITATION, "'what happened' prompt")
-            if head == "what" and nxt in _EN_TELL_MODALS and any(x in _EN_TELL_VERBS for x in body[2:5]):
+            if head == "what" and any(x in _EN_TELL_VERBS for x in body[2:5]):
                 about = body.index("about") if "about" in body else -1
                 if about > 0 and (about + 1 == len(body) or body[about + 1] not in _EN_WH):
                     return _q(INVITATION, "'what can you tell me about ...' prompt")
@@ -1224,7 +1227,10 @@ class _Russian:
                 # «Что тебе сказал Роман, кем ты будешь работать»: the wh- clause says what was said
                 return not any(_ru_complement(x) for x in before)
             # «Вы упомянули долг, сколько вы были должны?»: a statement leads in to the question
-            question = s.qmark or not s.terminal
+            # Unpunctuated, only a clause about the interviewee leads in («вы упомянули долг сколько ...»);
+            # «мы не скажем, кто нам рассказал» is a statement with an embedded clause.
+            addressed = bool(before) and before[self.skip_fillers(before) :][:1] in _RU_ADDRESSED
+            question = s.qmark or (not s.terminal and addressed)
             return question and self.lead_in_wh(w, wh_i) and not self.is_frame_clause(before)
         return False
 
@@ -1389,9 +1395,11 @@ class _Russian:
         window = words[:5]
         if any(x in _RU_HAPPEN for x in window):
             return True
-        if set(words[1:3]) == {"было", "бы"} or (words[1:2] == ["будет"] and "если" in words[2:4]):
-            return True  # «Что было бы, если бы вы пожаловались?» asks for an account ("what would happen")
         return "было" in window and any(x in _RU_NEXT for x in words[:6])
+
+    def hypothetical(self, words: Sequence[str]) -> bool:
+        """Say whether «что ...» asks what would happen («Что будет, если ...», «Что было бы, если бы ...»)."""
+        return set(words[1:3]) == {"было", "бы"} or (words[1:2] == ["будет"] and "если" in words[2:4])
 
     # -- clause
 
@@ -1435,6 +1443,9 @@ class _Russian:
             if not (explicit_stop and wh_i > c.start):
                 if wh in ("что", "чего") and self.what_happened(words[wh_i:]):
                     return _q(INVITATION, "«что случилось/что было дальше» prompt")
+                if wh == "что" and self.hypothetical(words[wh_i:]):
+                    # like "what would happen if ...": asks for an account, not a detail
+                    return _q(INVITATION, "«что будет, если ...» prompt")
                 if wh == "что" and any(x in _RU_INV_VERBS for x in words[wh_i + 1 : wh_i + 5]):
                     return _q(INVITATION, "«что вы можете рассказать ...» prompt")
                 if wh == "что" and len(words) > wh_i + 1 and words[wh_i + 1] == "еще":

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.engine.dialogue import Turn, start, step
-from bot.engine.matcher import CompiledPersona, Comparison
+from bot.engine.matcher import Comparison, CompiledPersona
 from bot.errors import PersonaTestError, UnderstudyError
 from bot.persona.model import Comparison as ComparisonSpec
 from bot.persona.model import parse_comparison
