@@ -199,6 +199,12 @@ AUTHOR_CASES = [
     ("ru", "Им платят, и кто им платит?", "multiple"),
     ("ru", "Где ваши документы, кто их забрал?", "multiple"),
     ("ru", "Простите, что вы сказали?", "directive"),
+    # guards from the persona suites: relative and embedded clauses are not lead-ins
+    ("ru", "мы не скажем, кто нам рассказал", "other"),
+    ("ru", "Там есть кто-то, кто отдаёт распоряжения?", "option_posing"),
+    ("en", "What did the mother tell you about her?", "invitation"),
+    ("en", "What did she say about when you could go home?", "directive"),
+    ("ru", "Что будет, если вы уйдёте?", "invitation"),
 ]
 
 OTHER_LANGUAGE_CASES = [
