@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from bot.i18n import t
 from bot.session import LiveCatalog
 from tests.channels.conftest import Trainee
+from tests.channels.test_restart import serving
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.personas import TINY_VICTIM_EN, write_tiny_personas
 from tests.faults.conftest import faulty_bot
@@ -29,6 +31,7 @@ V2 = "Hello again, this is version two."
 BROKEN = TINY_VICTIM_EN.replace("variables:\n", "variables: [unclosed\n")
 WATCH_SECONDS = 0.1
 WAIT_SECONDS = 10.0
+STARTUP_SECONDS = 60.0
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -145,3 +148,20 @@ async def test_the_file_watch_reloads_and_never_takes_a_broken_file(
         await _until(lambda: VICTIM not in [e.persona.id for e in catalog.entries()], "the removal")
         boris.send("hello")
         assert await boris.texts(1) == [V2]
+
+
+async def test_serve_watches_the_persona_directory(api: FakeBotApi, tmp_path: Path) -> None:
+    directory = write_tiny_personas(tmp_path / "personas", VICTIM)
+    async with serving(api, tmp_path, "watch.log") as process:
+        anna = Trainee(api, 821)
+        anna.send(f"/start {VICTIM}")
+        await anna.texts(5, timeout=STARTUP_SECONDS)
+        write_persona(directory, TINY_VICTIM_EN.replace(V1, V2))
+        log = tmp_path / "watch.log"
+        await _until(lambda: "personas reloaded" in log.read_text(), "the watch to reload")
+        boris = Trainee(api, 822)
+        assert await _interview(boris) == V2
+        anna.send("hello")
+        assert await anna.texts(1) == [V1]
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), STARTUP_SECONDS) == 0
