@@ -532,7 +532,6 @@ _RU_INTRO = (
 )
 _RU_CHOICE = frozenset({"или", "либо"})
 _RU_TELL_VERBS_NOT_SAY = _RU_TELL_VERBS - {"сказать"}
-# Wh- words that after a comma are nearly always conjunctions, so they never open a new question there.
 # A wh- word after these opens an embedded clause: «о том, кто вы», «можете рассказать, как ...».
 _RU_EMBEDDING = (
     _RU_DEMONSTRATIVES | _RU_INV_VERBS | _RU_TELL_VERBS | _RU_ASK_VERBS
@@ -543,10 +542,13 @@ _RU_COORD = frozenset({"и", "или"})
 _RU_PREPOSITIONS = _ws("с у в во на о об по для от до из за к")
 # «как» and «что» can ask for a story («расскажите, как ...»); the other wh- words ask for a detail.
 _RU_OPEN_WH = frozenset({"как", "что"})
+# Wh- words that after a comma are nearly always conjunctions, so they never open a new question there.
 _RU_WH_CONJUNCTIONS = frozenset({"что", "чем", "чего", "чему"})
-# «Извините, что спрашиваю»: after an apology «что» is a conjunction.
+# Clause openings that address the interviewee; only these lead in to a question without punctuation.
 _RU_ADDRESSED = [["вы"], ["ты"], ["вам"], ["тебе"], ["вас"], ["тебя"], ["у"]]
+# «Вы сказали / упомянули ...»: an echo of the interviewee's words before a question.
 _RU_ECHO_PREFIXES = ("сказал", "говорил", "упомянул", "упоминал", "рассказ", "назвал", "писал")
+# «Извините, что спрашиваю»: after an apology «что» is a conjunction, unless a subject follows («что вы ...»).
 _RU_WHAT_SUBJECTS = _ws("вы ты он она они оно это там случилось произошло было")
 _RU_APOLOGY = _ws("простите извините прости извини спасибо сочувствую понимаю жаль")
 # Adverbs that look like neuter past-tense verbs (-ло): «тяжело» is a state, not an event.
