@@ -440,9 +440,9 @@ class TelegramChannel:
 
     async def on_any_update(self, update: Update, context: Context) -> None:
         """Stop updates no handler can use safely: unknown types, and messages missing what handlers need."""
-        kinds = update_kinds(update)
         if update.api_kwargs.get(MALFORMED_MARK):
-            raise ApplicationHandlerStop
+            raise ApplicationHandlerStop  # TolerantBot has logged it already
+        kinds = update_kinds(update)
         if not kinds:
             unknown = ", ".join(sorted(update.api_kwargs)) or "nothing"
             logger.info("ignored update %s of an unknown type (%s)", update.update_id, unknown)
@@ -498,7 +498,10 @@ class TelegramChannel:
                 if wait is None or attempt == SEND_ATTEMPTS:
                     if essential:
                         raise
-                    logger.warning("%s given up after %d tries: %s", what, attempt, redact(str(exc)))
+                    if wait is None:  # final by nature (e.g. 400 "message is not modified")
+                        logger.info("%s failed, not retried: %s", what, redact(str(exc)))
+                    else:
+                        logger.warning("%s given up after %d tries: %s", what, attempt, redact(str(exc)))
                     return None
                 if is_ambiguous(exc):
                     logger.warning(
