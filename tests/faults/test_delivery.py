@@ -25,6 +25,10 @@ VICTIM = "tiny_victim_en"
 PASSPORT_REPLIES = ["The foreman has my passport.", "He says it is safer."]
 FIRST_REPLY = PASSPORT_REPLIES[0]
 INSTRUCTOR = 590
+SHORT_READ_TIMEOUT = 1.0
+"""Read timeout of the bot in the timeout tests: loopback calls take milliseconds, even on a busy machine."""
+LATE_SECONDS = 2.5
+"""How late the fake server is in those tests: well past the read timeout."""
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,10 +123,10 @@ async def test_a_lost_answer_after_delivery_gives_at_least_once(
 ) -> None:
     # The server sends the message, then answers later than the bot waits: the bot cannot know the message
     # went out, retries, and the trainee reads it twice. That is the documented at-least-once case.
-    async with faulty_bot(api, tmp_path, read_timeout=0.5) as bot:
+    async with faulty_bot(api, tmp_path, read_timeout=SHORT_READ_TIMEOUT) as bot:
         anna = Trainee(api, 504)
         await _begin(anna)
-        api.add_fault(Fault("sendMessage", answer_delay=1.2, when=_is_first_reply))
+        api.add_fault(Fault("sendMessage", answer_delay=LATE_SECONDS, when=_is_first_reply))
         anna.send("Where is your passport?")
         assert await anna.settle() == [FIRST_REPLY, *PASSPORT_REPLIES]
         assert [text for text, _ in await _trainee_turns(bot, anna.chat_id)] == ["Where is your passport?"]
@@ -131,10 +135,10 @@ async def test_a_lost_answer_after_delivery_gives_at_least_once(
 
 async def test_a_timeout_before_the_server_acts_gives_exactly_once(api: FakeBotApi, tmp_path: Path) -> None:
     # The same timeout, but the server had not acted yet when the bot gave up on the call: one copy.
-    async with faulty_bot(api, tmp_path, read_timeout=0.5) as bot:
+    async with faulty_bot(api, tmp_path, read_timeout=SHORT_READ_TIMEOUT) as bot:
         anna = Trainee(api, 507)
         await _begin(anna)
-        api.add_fault(Fault("sendMessage", delay=1.2, when=_is_first_reply))
+        api.add_fault(Fault("sendMessage", delay=LATE_SECONDS, when=_is_first_reply))
         anna.send("Where is your passport?")
         assert await anna.settle() == PASSPORT_REPLIES
         assert [text for text, _ in await _trainee_turns(bot, anna.chat_id)] == ["Where is your passport?"]
