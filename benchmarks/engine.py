@@ -28,10 +28,13 @@ FILLER = ["please", "tell", "me", "about", "the", "your", "was", "it", "there", 
 
 
 def keywords(n: int, rng: random.Random) -> list[str]:
-    """Return ``n`` distinct pseudo-words of 3 syllables (long enough to get typo tolerance)."""
+    """Return ``n`` distinct pseudo-words of 3 or more syllables (long enough to get typo tolerance)."""
+    syllables = 3
+    while len(SYLLABLES) ** syllables < 2 * n:  # keep the space sparse so drawing n distinct words ends quickly
+        syllables += 1
     out: set[str] = set()
     while len(out) < n:
-        out.add("".join(rng.choice(SYLLABLES) for _ in range(3)))
+        out.add("".join(rng.choice(SYLLABLES) for _ in range(syllables)))
     return sorted(out)
 
 

@@ -7,7 +7,6 @@ inputs always give the same replies.
 from __future__ import annotations
 
 import hashlib
-import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -63,10 +62,10 @@ class Turn:
     events: Events
 
 
-def _rng(state: State, key: str) -> random.Random:
-    """Return a generator seeded by the session seed, the turn and a key, stable across processes."""
-    digest = hashlib.sha256(f"{state['seed']}:{state['turn']}:{key}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+def _pick(state: State, key: str, n: int) -> int:
+    """Return a variant index from the session seed, the turn and a key, stable across processes and runs."""
+    digest = hashlib.blake2b(f"{state['seed']}:{state['turn']}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n
 
 
 def _variants_left(reply: Reply, state: State, key: str) -> bool:
@@ -78,7 +77,7 @@ def _choose(reply: Reply, state: State, key: str) -> list[str]:
     """Pick a variant of ``reply`` per its mode and advance the cursor; return its messages."""
     n = len(reply.variants)
     if reply.mode == "random":
-        index = _rng(state, key).randrange(n)
+        index = _pick(state, key, n)
     else:
         pos = state["cursor"].get(key, 0)
         index = pos % n if reply.mode == "cycle" else min(pos, n - 1)

@@ -121,6 +121,9 @@ def tokenize(normalized: str) -> list[str]:
     """
     tokens: list[str] = []
     for raw in _TOKEN_RE.findall(normalized):
+        if raw.isascii():
+            tokens.extend(expand_contraction(raw))
+            continue
         tok = _fix_mixed_script(raw.replace("’", "'").replace("ʼ", "'"))
         if tok.isascii():
             tokens.extend(expand_contraction(tok))
