@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=500)
     parser.add_argument("--turns", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--personas", default="personas", help="directory of shipped personas to time")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     rng = random.Random(1)
@@ -163,6 +164,35 @@ def main() -> None:
         med = statistics.median(t.latencies)
         base = base or med
         print(f"| {n} | {t.per_second:,.0f} | {fmt_us(t.percentile(50))} | {med / base:.2f}x |")
+    shipped_personas(Path(args.personas))
+
+
+def shipped_personas(directory: Path) -> None:
+    """Time every shipped persona on its own paraphrase suite, each utterance from that group's starting state."""
+    from bot.persona.catalog import load_catalog
+    from bot.persona.testing import apply_given, load_test_file
+
+    catalog = load_catalog(directory)
+    print("\n## Shipped personas, replaying their paraphrase suites\n")
+    print("| persona | rules | utterances | turns/s | p50 | p99 |\n|---|---:|---:|---:|---:|---:|")
+    for entry in catalog.entries():
+        suite = directory / "tests" / f"{entry.persona.id}.paraphrases.yaml"
+        if not suite.exists():
+            continue
+        cp = CompiledPersona(entry.persona, entry.version)
+        spec, _ = load_test_file(suite)
+        cases = [(apply_given(cp, start(cp).state, g.given), said) for g in spec.paraphrases for said in g.say]
+        latencies: list[float] = []
+        for _ in range(3):
+            for state, said in cases:
+                t0 = time.perf_counter()
+                step(cp, state, said)
+                latencies.append(time.perf_counter() - t0)
+        t = Timing(entry.persona.id, latencies)
+        print(
+            f"| {entry.persona.id} | {len(cp.rules)} | {len(cases)} | {t.per_second:,.0f} | "
+            f"{fmt_us(t.percentile(50))} | {fmt_us(t.percentile(99))} |"
+        )
 
 
 if __name__ == "__main__":

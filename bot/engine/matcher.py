@@ -33,10 +33,21 @@ Stems = tuple[str, ...]
 
 @dataclass(frozen=True)
 class CompiledTerm:
-    """One author term: the text as written and its alternative stem sequences (several for a concept)."""
+    """One author term: the text as written and its alternative stem sequences (several for a concept).
+
+    Single-word alternatives are kept as one set and phrases with the set of their stems, so the common case is
+    one C-level set operation rather than a Python loop over every synonym.
+    """
 
     text: str
     alternatives: tuple[Stems, ...]
+    singles: frozenset[str] = field(init=False)
+    phrases: tuple[tuple[Stems, frozenset[str]], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "singles", frozenset(a[0] for a in self.alternatives if len(a) == 1))
+        phrases = tuple((a, frozenset(a)) for a in self.alternatives if len(a) > 1)
+        object.__setattr__(self, "phrases", phrases)
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class Utterance:
     stems: list[str]
     stem_set: frozenset[str]
     corrections: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, bool] = field(default_factory=dict)
 
 
 def _compare(value: str | int | float) -> Comparison:
@@ -304,18 +316,24 @@ def term_present(term: CompiledTerm, utt: Utterance) -> bool:
 
     A single word must occur (as a stem, or exactly for ``=word``). A phrase's words must occur in order with at
     most PHRASE_MAX_GAP words between neighbours; a Cyrillic phrase may take any order within a small window.
+    Results are remembered per utterance, since concepts are shared by many rules.
     """
-    for alt in term.alternatives:
-        if len(alt) == 1:
-            if alt[0] in utt.stem_set:
-                return True
-        elif all(s in utt.stem_set for s in alt):
-            words = [EXACT + t for t in utt.tokens] if alt[0].startswith(EXACT) else utt.stems
-            if _has_sequence(words, alt):
-                return True
-            if is_cyrillic(alt[0]) and _free_order(alt) and _in_window(words, alt):
-                return True
-    return False
+    known = utt.seen.get(term.text)
+    if known is not None:
+        return known
+    found = not term.singles.isdisjoint(utt.stem_set) or any(
+        bag <= utt.stem_set and _phrase_in(utt, alt) for alt, bag in term.phrases
+    )
+    utt.seen[term.text] = found
+    return found
+
+
+def _phrase_in(utt: Utterance, alt: Stems) -> bool:
+    """Say whether a phrase whose stems all occur also meets the order rules."""
+    words = [EXACT + t for t in utt.tokens] if alt[0].startswith(EXACT) else utt.stems
+    if _has_sequence(words, alt):
+        return True
+    return is_cyrillic(alt[0]) and _free_order(alt) and _in_window(words, alt)
 
 
 MatchResult = tuple[bool, list[str]]
