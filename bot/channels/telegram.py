@@ -86,13 +86,15 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import ENV_TOKEN, Settings
-from bot.errors import ChannelError, ConfigError, NotFound, StoreBusy
+from bot.errors import ChannelError, ConfigError, NotFound, PersonaNotFound, StoreBusy
 from bot.i18n import SUPPORTED_LANGUAGES, language_name, pick_language, t
 from bot.persona.model import Persona
 from bot.review.debrief import render_debrief_text
+from bot.review.report import cohort_index_html, session_report_html, stored_persona_lookup
 from bot.review.transcripts import plain_item, render_markdown
 from bot.session import (
     EVENT_EDITED,
+    CatalogEntry,
     LiveCatalog,
     Outcome,
     OutcomeKind,
@@ -135,7 +137,7 @@ CB_LANGUAGE = "l:"
 CB_NOOP = "noop"
 
 TRAINEE_COMMANDS = ("start", "personas", "end", "restart", "help", "language")
-INSTRUCTOR_COMMANDS = ("sessions", "transcript", "note", "reload")
+INSTRUCTOR_COMMANDS = ("sessions", "transcript", "cohort", "note", "reload")
 PERSONA_WATCH_SECONDS = 3.0
 """How often the persona directory is checked for changed files (mtime and size; no extra dependency)."""
 NATIVE_LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -410,6 +412,20 @@ def briefing_text(persona: Persona, lang: str) -> str:
     )
 
 
+class _CatalogFinder:
+    """Adapt the session service's catalogue to the report's ``find`` lookup (None instead of an error)."""
+
+    def __init__(self, catalog: PersonaCatalog) -> None:
+        self.catalog = catalog
+
+    def find(self, persona_id: str) -> CatalogEntry | None:
+        """Return the current version of a persona, or None."""
+        try:
+            return self.catalog.get(persona_id)
+        except PersonaNotFound:
+            return None
+
+
 def command_list(lang: str, instructor: bool) -> list[BotCommand]:
     """Return the commands to register for a language, with the instructor ones if asked."""
     names = TRAINEE_COMMANDS + (INSTRUCTOR_COMMANDS if instructor else ())
@@ -467,6 +483,7 @@ class TelegramChannel:
             "language": self.on_language,
             "sessions": self.on_sessions,
             "transcript": self.on_transcript,
+            "cohort": self.on_cohort,
             "note": self.on_note,
             "reload": self.on_reload,
         }
@@ -850,28 +867,54 @@ class TelegramChannel:
         await self._send(context, chat_id, t(lang, "sessions_title") + "\n" + "\n".join(rows))
 
     async def on_transcript(self, update: Update, context: Context) -> None:
-        """Send an instructor the transcript of a session as a Markdown document."""
+        """Send an instructor a session's annotated HTML report, or its Markdown transcript with ``md``."""
         allowed = await self._instructor(update, context)
         if allowed is None:
             return
         chat_id, lang = allowed
         session_id = _session_arg(context.args)
+        markdown = bool(context.args) and len(context.args or ()) > 1 and (context.args or [""])[1].lower() == "md"
         if session_id is None:
             await self._send(context, chat_id, t(lang, "transcript_usage"))
             return
+        store = self.service.store
         try:
-            session = await self.service.store.get_session(session_id)
-            turns = await self.service.store.get_turns(session_id)
+            if markdown:
+                session = await store.get_session(session_id)
+                turns = await store.get_turns(session_id)
+                document = render_markdown(plain_item(session, turns)).encode("utf-8")
+            else:
+                lookup = stored_persona_lookup(store, _CatalogFinder(self.service.catalog))
+                html = await session_report_html(store, session_id, lookup, language=lang)
+                document = html.encode("utf-8")
         except NotFound:
             await self._send(context, chat_id, t(lang, "transcript_not_found", id=session_id))
             return
-        document = render_markdown(plain_item(session, turns)).encode("utf-8")
         await self._deliver(
             lambda: context.bot.send_document(
                 chat_id,
                 document=document,
-                filename=f"session-{session_id}.md",
+                filename=f"session-{session_id}.{'md' if markdown else 'html'}",
                 caption=t(lang, "transcript_caption", id=session_id),
+            ),
+            "sendDocument",
+        )
+
+    async def on_cohort(self, update: Update, context: Context) -> None:
+        """Send an instructor the cohort index: every session with its question quality and facts found."""
+        allowed = await self._instructor(update, context)
+        if allowed is None:
+            return
+        chat_id, lang = allowed
+        store = self.service.store
+        if await store.count_sessions() == 0:
+            await self._send(context, chat_id, t(lang, "sessions_empty"))
+            return
+        lookup = stored_persona_lookup(store, _CatalogFinder(self.service.catalog))
+        document = (await cohort_index_html(store, lookup, language=lang)).encode("utf-8")
+        await self._deliver(
+            lambda: context.bot.send_document(
+                chat_id, document=document, filename="cohort.html", caption=t(lang, "cohort_caption")
             ),
             "sendDocument",
         )

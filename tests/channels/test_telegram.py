@@ -287,7 +287,7 @@ async def test_commands_are_registered_per_scope(api: FakeBotApi, tmp_path: Path
             for c in api.calls_of("setMyCommands")
         ]
     trainee = ["start", "personas", "end", "restart", "help", "language"]
-    everything = [*trainee, "sessions", "transcript", "note", "reload"]
+    everything = [*trainee, "sessions", "transcript", "cohort", "note", "reload"]
     assert registered == [
         ({"type": "default"}, None, trainee),
         ({"type": "default"}, "ru", trainee),
@@ -318,9 +318,23 @@ async def test_instructor_commands(api: FakeBotApi, tmp_path: Path) -> None:
         assert document.document is not None
         name, content = document.document
         assert (name, document.caption) == (
-            f"session-{session.id}.md",
+            f"session-{session.id}.html",
             f"Transcript of session #{session.id}",
         )
+        html = content.decode("utf-8")
+        assert "&lt;b&gt;Where&lt;/b&gt; is your passport?" in html
+        assert "<b>Where</b>" not in html
+        assert "<svg" in html
+        teacher.send("/cohort")
+        (index,) = await teacher.receive(1)
+        assert index.document is not None
+        assert (index.document[0], index.caption) == ("cohort.html", t("en", "cohort_caption"))
+        assert "Anna" in index.document[1].decode("utf-8")
+        teacher.send(f"/transcript {session.id} md")
+        (document,) = await teacher.receive(1)
+        assert document.document is not None
+        name, content = document.document
+        assert name == f"session-{session.id}.md"
         markdown = content.decode("utf-8")
         assert "\\<b\\>Where\\</b\\> is your passport?" in markdown
         assert "The foreman has my passport." in markdown
@@ -335,7 +349,7 @@ async def test_instructor_commands(api: FakeBotApi, tmp_path: Path) -> None:
         assert await teacher.texts(1) == [t("en", "help") + "\n\n" + t("en", "help_instructor")]
 
 
-@pytest.mark.parametrize("command", ["/sessions", "/transcript 1", "/note 1 hijack"])
+@pytest.mark.parametrize("command", ["/sessions", "/transcript 1", "/cohort", "/note 1 hijack", "/reload"])
 async def test_instructor_commands_are_not_available_to_trainees(
     api: FakeBotApi, tmp_path: Path, command: str
 ) -> None:
