@@ -116,7 +116,7 @@ class BenchBotApi(FakeBotApi):
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     def reset(self) -> None:
         """Forget chats and counts between two bots."""

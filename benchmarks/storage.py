@@ -459,9 +459,7 @@ def render(
     for w in writes:
         ref = peer.get(w.label)
         ratio = f"{w.turns_per_second / ref.turns_per_second:.2f}x" if ref is not None else ""
-        lines.append(
-            f"| {w.label} | {w.turns_per_second:,.0f} | {w.transactions_per_second:,.0f} | {ratio} |"
-        )
+        lines.append(f"| {w.label} | {w.turns_per_second:,.0f} | {w.transactions_per_second:,.0f} | {ratio} |")
     lines += [
         "",
         "A transaction is `start_session` (the opening) or `record_exchange` (trainee turn, persona turns "
@@ -515,7 +513,7 @@ async def run_writes(
             f"MemoryStore, {mode}", memory, template, args.write_sessions, concurrent, tmp, args.rounds
         )
         lite = await time_store(
-            f"SqliteStore, {mode}", sqlite, template, args.write_sessions, concurrent, tmp
+            f"SqliteStore, {mode}", sqlite, template, args.write_sessions, concurrent, tmp, args.rounds
         )
         peer[lite.label] = mem
         results += [mem, lite]
@@ -540,24 +538,16 @@ async def run_exports(args: argparse.Namespace, template: Template, tmp: Path) -
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.storage", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.storage", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run")
     parser.add_argument("--write-sessions", type=int, default=None, help="sessions per write variant")
-    parser.add_argument(
-        "--export-sizes", type=int, nargs="+", default=None, help="database sizes (sessions) to export"
-    )
+    parser.add_argument("--export-sizes", type=int, nargs="+", default=None, help="database sizes (sessions) to export")
     parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, help="writer processes (0: skip)")
-    parser.add_argument(
-        "--persona", default=DEFAULT_PERSONA, help="shipped persona the interview is played with"
-    )
+    parser.add_argument("--persona", default=DEFAULT_PERSONA, help="shipped persona the interview is played with")
     parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS, help="questions per interview")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds per write variant")
     parser.add_argument("--output", metavar="PATH", help="also write the Markdown report to PATH")
-    parser.add_argument(
-        "--child-write", nargs=4, metavar=("DB", "FIRST", "COUNT", "START_AT"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--child-write", nargs=4, metavar=("DB", "FIRST", "COUNT", "START_AT"), help=argparse.SUPPRESS)
     parser.add_argument("--child-export", nargs=3, metavar=("DB", "FORMAT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_sessions is None:
