@@ -11,6 +11,9 @@ Invariants every implementation keeps:
 - :meth:`Store.record_exchange` writes the trainee turn, the persona turns and the new engine state in ONE
   transaction; on any error nothing of it is stored. The session service calls it before sending the replies.
 - Turn ``seq`` numbers are 1-based, dense and ordered per session; the store assigns them.
+- The update inbox (:meth:`Store.inbox_put`, :meth:`Store.inbox_done`, :meth:`Store.inbox_pending`) keeps
+  every fetched Telegram update until its handler has finished; an update is stored once however often
+  it is put, and a handled update is forgotten once Telegram can no longer deliver it again.
 - Transient failures (database locked or busy, disk full) raise :class:`bot.errors.StoreBusy`; a missing
   session raises :class:`bot.errors.NotFound`; anything else raises :class:`bot.errors.StoreError`.
   No driver exception leaks.
@@ -22,7 +25,7 @@ import abc
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -43,6 +46,8 @@ SUPERSEDED = "superseded"
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_BATCH_SIZE = 200
+INBOX_KEEP = timedelta(days=1)
+"""Handled updates older than this are forgotten whatever the offset: Telegram keeps an update 24 hours."""
 
 
 def utc_now() -> datetime:
@@ -330,6 +335,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def stats(self) -> StoreStats:
         """Return row counts."""
+
+    # -- update inbox ----------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def inbox_put(
+        self, updates: Sequence[tuple[int, str]], *, confirmed_below: int | None = None
+    ) -> list[int]:
+        """Keep fetched updates ``(update_id, raw JSON)`` until handled; return the given ids already handled.
+
+        An id already in the inbox keeps its first text (idempotent). With ``confirmed_below`` (the offset of
+        the getUpdates call that fetched them), handled updates below it are forgotten: Telegram will not
+        deliver them again. Handled updates older than :data:`INBOX_KEEP` are forgotten too. One transaction.
+        """
+
+    @abc.abstractmethod
+    async def inbox_done(self, update_ids: Sequence[int]) -> None:
+        """Mark updates handled, so they are not replayed; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    async def inbox_pending(self, limit: int, after: int | None = None) -> list[tuple[int, str]]:
+        """Return up to ``limit`` updates not yet handled, oldest (lowest id) first, with ids above ``after``."""
 
 
 def to_utc(moment: datetime) -> datetime:

@@ -20,6 +20,7 @@ from bot.errors import NotFound, StoreError
 from bot.store.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAGE_SIZE,
+    INBOX_KEEP,
     SPEAKER_TRAINEE,
     SUPERSEDED,
     Clock,
@@ -60,6 +61,15 @@ class _Session:
     notes: list[Note] = field(default_factory=list)
 
 
+@dataclass
+class _InboxEntry:
+    """One fetched update in the inbox."""
+
+    raw: str
+    stored_at: datetime
+    done_at: datetime | None = None
+
+
 def _matches(session: _Session, filters: SessionFilter | None) -> bool:
     if filters is None:
         return True
@@ -86,6 +96,7 @@ class MemoryStore(Store):
         self._last_session_id = 0
         self._persona_sources: dict[str, tuple[str, str]] = {}
         self._meta: dict[str, str] = {}
+        self._inbox: dict[int, _InboxEntry] = {}
         self._failure: StoreError | None = None
 
     def fail_next_write(self, error: StoreError) -> None:
@@ -402,3 +413,45 @@ class MemoryStore(Store):
             turns=sum(len(session.log) for session in sessions),
             notes=sum(len(session.notes) for session in sessions),
         )
+
+    # -- update inbox ----------------------------------------------------------------------------------------
+
+    async def inbox_put(
+        self, updates: Sequence[tuple[int, str]], *, confirmed_below: int | None = None
+    ) -> list[int]:
+        """Keep fetched updates until handled; return the given ids already handled (see Store)."""
+        self._begin_write()
+        now = self._now()
+        if confirmed_below is not None:
+            stale = now - INBOX_KEEP
+            for update_id in [
+                uid
+                for uid, entry in self._inbox.items()
+                if entry.done_at is not None and (uid < confirmed_below or entry.done_at < stale)
+            ]:
+                del self._inbox[update_id]
+        for update_id, raw in updates:
+            self._inbox.setdefault(update_id, _InboxEntry(raw, now))
+        return sorted({uid for uid, _ in updates if self._inbox[uid].done_at is not None})
+
+    async def inbox_done(self, update_ids: Sequence[int]) -> None:
+        """Mark updates handled, so they are not replayed; unknown ids are ignored."""
+        if not update_ids:
+            return
+        self._begin_write()
+        now = self._now()
+        for update_id in update_ids:
+            entry = self._inbox.get(update_id)
+            if entry is not None and entry.done_at is None:
+                entry.done_at = now
+
+    async def inbox_pending(self, limit: int, after: int | None = None) -> list[tuple[int, str]]:
+        """Return up to ``limit`` updates not yet handled, oldest first, with ids above ``after``."""
+        check_page(limit)
+        self._check_open()
+        pending = sorted(
+            (uid, entry.raw)
+            for uid, entry in self._inbox.items()
+            if entry.done_at is None and (after is None or uid > after)
+        )
+        return pending[:limit]

@@ -35,6 +35,7 @@ from bot.errors import NotFound, StoreBusy, StoreError
 from bot.store.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAGE_SIZE,
+    INBOX_KEEP,
     SPEAKER_TRAINEE,
     SUPERSEDED,
     Clock,
@@ -821,3 +822,60 @@ class SqliteStore(Store):
                 " (SELECT COUNT(*) FROM notes)",
             )
         return StoreStats(*(int(value) for value in row))
+
+    # -- update inbox ----------------------------------------------------------------------------------------
+
+    async def inbox_put(
+        self, updates: Sequence[tuple[int, str]], *, confirmed_below: int | None = None
+    ) -> list[int]:
+        """Keep fetched updates until handled; return the given ids already handled (see Store)."""
+        now = to_utc(self.clock())
+        ids = [update_id for update_id, _ in updates]
+        handled: list[int] = []
+        async with self._write() as conn:
+            if confirmed_below is not None:
+                await conn.execute(
+                    "DELETE FROM inbox WHERE done_at IS NOT NULL AND (update_id < ? OR done_at < ?)",
+                    (confirmed_below, _ts(now - INBOX_KEEP)),
+                )
+            if not updates:
+                return handled
+            await conn.executemany(
+                "INSERT INTO inbox (update_id, raw, stored_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (update_id) DO NOTHING",
+                [(update_id, raw, _ts(now)) for update_id, raw in updates],
+            )
+            for chunk in _chunks(ids, MAX_IN_PARAMS):
+                marks = ", ".join("?" for _ in chunk)
+                rows = await self._fetchall(
+                    conn,
+                    f"SELECT update_id FROM inbox WHERE done_at IS NOT NULL AND update_id IN ({marks})",
+                    list(chunk),
+                )
+                handled.extend(int(row[0]) for row in rows)
+        return sorted(handled)
+
+    async def inbox_done(self, update_ids: Sequence[int]) -> None:
+        """Mark updates handled, so they are not replayed; unknown ids are ignored."""
+        if not update_ids:
+            return
+        stamp = _ts(self.clock())
+        async with self._write() as conn:
+            for chunk in _chunks(list(update_ids), MAX_IN_PARAMS):
+                marks = ", ".join("?" for _ in chunk)
+                await conn.execute(
+                    f"UPDATE inbox SET done_at = ? WHERE done_at IS NULL AND update_id IN ({marks})",
+                    [stamp, *chunk],
+                )
+
+    async def inbox_pending(self, limit: int, after: int | None = None) -> list[tuple[int, str]]:
+        """Return up to ``limit`` updates not yet handled, oldest first, with ids above ``after``."""
+        check_page(limit)
+        async with self._read() as conn:
+            rows = await self._fetchall(
+                conn,
+                "SELECT update_id, raw FROM inbox WHERE done_at IS NULL AND update_id > ?"
+                " ORDER BY update_id LIMIT ?",
+                (after if after is not None else -(2**63), limit),
+            )
+        return [(int(row[0]), str(row[1])) for row in rows]

@@ -40,7 +40,16 @@ async def test_a_fresh_database_gets_every_migration(db_path: Path, clock: Fixed
     async with SqliteStore(db_path, clock=clock) as store:
         assert await store.schema_version() == len(load_migrations())
     assert _versions(db_path) == [(m.version, m.name) for m in load_migrations()]
-    expected = {"schema_version", "meta", "trainees", "sessions", "turns", "notes", "persona_sources"}
+    expected = {
+        "schema_version",
+        "meta",
+        "trainees",
+        "sessions",
+        "turns",
+        "notes",
+        "persona_sources",
+        "inbox",
+    }
     assert expected <= _tables(db_path)
 
 
@@ -64,6 +73,21 @@ async def test_a_version_1_database_is_upgraded_in_place(db_path: Path, clock: F
     assert "cohorts" in _tables(db_path)
     with closing(sqlite3.connect(db_path)) as conn:
         assert "cohort" in [row[1] for row in conn.execute("PRAGMA table_info(trainees)")]
+
+
+async def test_a_version_1_database_gets_the_inbox(db_path: Path, clock: FixedClock) -> None:
+    v1 = load_migrations()[:1]
+    async with SqliteStore(db_path, clock=clock, migrations=v1) as store:
+        session = await make_session(store, exchanges=[("q", "a")])
+    assert "inbox" not in _tables(db_path)
+    async with SqliteStore(db_path, clock=clock) as store:
+        assert await store.schema_version() == 2
+        assert await store.get_session(session.id) == session
+        assert await store.get_turns(session.id) != []
+        assert await store.inbox_pending(10) == []
+        await store.inbox_put([(5, '{"update_id": 5}')])
+        assert await store.inbox_pending(10) == [(5, '{"update_id": 5}')]
+    assert _versions(db_path) == [(1, "initial"), (2, "inbox")]
 
 
 async def test_a_failing_migration_leaves_the_previous_version_intact(
