@@ -199,6 +199,6 @@ async def test_a_transcript_document_survives_gateway_errors(
         api.add_fault(fault)
         teacher.send(f"/transcript {session.id}")
         (document,) = await teacher.receive(1)
-        assert document.document is not None and document.document[0] == f"session-{session.id}.md"
+        assert document.document is not None and document.document[0] == f"session-{session.id}.html"
         assert await teacher.settle() == []
         assert fault.times == 0
