@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from bot.engine.dialogue import Turn, start, step
 from bot.engine.matcher import CompiledPersona
 from bot.engine.state import disclosed
+from bot.i18n import t
 from bot.review.debrief import TurnData, build_debrief, render_debrief_text, trainee_turn_data
 from bot.store.base import SPEAKER_PERSONA, Clock, utc_now
 
@@ -78,12 +79,12 @@ def play(
     seed: int = 0,
     interactive: bool = False,
     clock: Clock = utc_now,
-    language: str = "en",
+    language: str | None = None,
 ) -> int:
     """Run a terminal interview reading trainee lines from ``inp``; return an exit code.
 
     The interview ends at end of input, on ``/end`` or when the persona ends it; then the debrief is printed (not
-    with ``--json``, whose output is one object per turn).
+    with ``--json``, whose output is one object per turn), in ``language`` or else the persona's own.
     """
     persona = cp.persona
     started = clock()
@@ -94,9 +95,10 @@ def play(
         print(json.dumps(turn_record(None, turn), ensure_ascii=False), file=out, flush=True)
     else:
         b = persona.briefing
+        lang = language or persona.language
         print(f"== {name} ({persona.role}, {persona.language}) · {persona.case.title}", file=out)
-        print(f"Your role: {b.role}\nSituation: {b.situation}", file=out)
-        print("Objectives:\n" + "\n".join(f"  - {o}" for o in b.objectives), file=out)
+        print(f"{t(lang, 'briefing_role')}: {b.role}\n{t(lang, 'briefing_situation')}: {b.situation}", file=out)
+        print(f"{t(lang, 'briefing_objectives')}:\n" + "\n".join(f"  - {o}" for o in b.objectives), file=out)
         print(f"[{AUTHOR_COMMANDS}]\n", file=out)
         for msg in turn.replies:
             print(f"{name}: {msg}", file=out)
@@ -139,6 +141,7 @@ def play(
                 print(f"[the interview has ended: {last.events.end_reason}]", file=out)
             break
     if not as_json:
-        debrief = build_debrief(persona, records, state, language, started_at=started, ended_at=clock())
-        print("\n" + render_debrief_text(debrief, language), file=out)
+        lang = language or persona.language
+        debrief = build_debrief(persona, records, state, lang, started_at=started, ended_at=clock())
+        print("\n" + render_debrief_text(debrief, lang), file=out)
     return 0
