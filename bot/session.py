@@ -14,6 +14,12 @@ ended). For every trainee utterance it:
    outcome asks the trainee to repeat in a moment. A redelivered Telegram update (same ``update_id``) gets
    the replies stored the first time instead of running the engine again.
 
+The same ``update_id`` idempotency covers what an update can change besides a turn, so an update replayed
+after a crash (the Telegram channel's update inbox) is never applied twice: a session begun by an update
+carries its ``update_id`` on the opening turns, and :meth:`SessionService.begin` and
+:meth:`SessionService.restart` answer a redelivered update with that opening instead of starting another
+session; an event (sticker, edit, throttled text) is recorded once per update.
+
 Non-text messages and edited messages are recorded as events of the open session and never reach the
 engine. An edit is not answered: the persona already answered the original words, and answering again would
 fork the interview, so the new text only goes into the transcript.
@@ -241,6 +247,8 @@ class Outcome:
     session: SessionRecord | None = None
     debrief: Debrief | None = None
     persona: Persona | None = None
+    redelivered: bool = False
+    """The update was handled before (a replay after a crash, a redelivery): ``replies`` are the stored ones."""
 
 
 class RateLimiter:
@@ -387,8 +395,32 @@ class SessionService:
         """Return the chat's open session, or None."""
         return await self.store.get_open_session(chat_id)
 
-    async def begin(self, chat_id: int, trainee_id: int, persona_id: str) -> Outcome:
-        """Start an interview with the current version of a persona; the outcome holds its opening."""
+    async def redelivered_opening(self, chat_id: int, update_id: int | None) -> Outcome | None:
+        """Return the opening of the chat's open session if ``update_id`` began it, else None."""
+        if update_id is None:
+            return None
+        session = await self.store.get_open_session(chat_id)
+        if session is None:
+            return None
+        records = await self.store.find_exchange(session.id, update_id)
+        if not records:
+            return None
+        persona = await self.persona_of(session)
+        replies = [r.text for r in records if r.speaker == SPEAKER_PERSONA]
+        logger.info("session %s: begun by update %s already; resending its opening", session.id, update_id)
+        return Outcome(OutcomeKind.replies, replies, None, session, persona=persona, redelivered=True)
+
+    async def begin(
+        self, chat_id: int, trainee_id: int, persona_id: str, update_id: int | None = None
+    ) -> Outcome:
+        """Start an interview with the current version of a persona; the outcome holds its opening.
+
+        If ``update_id`` already began the chat's open session (a replayed update), nothing starts and the
+        outcome (``redelivered``) holds the stored opening.
+        """
+        again = await self.redelivered_opening(chat_id, update_id)
+        if again is not None:
+            return again
         try:
             entry = self.catalog.get(persona_id)
         except PersonaNotFound:
@@ -407,7 +439,7 @@ class SessionService:
                 persona_version=version,
                 persona_language=persona.language,
                 state=turn.state,
-                opening=[NewTurn(SPEAKER_PERSONA, text) for text in turn.replies],
+                opening=[NewTurn(SPEAKER_PERSONA, text, update_id=update_id) for text in turn.replies],
             )
         except StoreBusy as exc:
             logger.warning("chat %s: %s not started, asked to repeat: %s", chat_id, persona_id, exc)
@@ -474,7 +506,7 @@ class SessionService:
         """Rebuild the outcome of an exchange that was already recorded (a redelivered update)."""
         replies = [r.text for r in records if r.speaker == SPEAKER_PERSONA]
         logger.info("session %s: update already answered; resending %d replies", session.id, len(replies))
-        return Outcome(OutcomeKind.replies, replies, None, session)
+        return Outcome(OutcomeKind.replies, replies, None, session, redelivered=True)
 
     async def end(self, chat_id: int, reason: str = END_TRAINEE) -> Outcome:
         """End the chat's open interview and return its debrief."""
@@ -490,8 +522,14 @@ class SessionService:
         debrief = await self._debrief(persona, ended) if persona is not None else None
         return Outcome(OutcomeKind.closed, session=ended, debrief=debrief, persona=persona)
 
-    async def restart(self, chat_id: int, trainee_id: int) -> Outcome:
-        """End the open interview and begin the same persona again (its current version)."""
+    async def restart(self, chat_id: int, trainee_id: int, update_id: int | None = None) -> Outcome:
+        """End the open interview and begin the same persona again (its current version).
+
+        A replayed ``update_id`` that already restarted the chat gets the stored opening (``redelivered``).
+        """
+        again = await self.redelivered_opening(chat_id, update_id)
+        if again is not None:
+            return again
         session = await self.store.get_open_session(chat_id)
         if session is None:
             return Outcome(OutcomeKind.no_session)
@@ -499,7 +537,7 @@ class SessionService:
             await self.store.end_session(session.id, END_RESTART)
         except StoreBusy:
             return Outcome(OutcomeKind.busy, session=session)
-        return await self.begin(chat_id, trainee_id, session.persona_id)
+        return await self.begin(chat_id, trainee_id, session.persona_id, update_id)
 
     async def record_event(
         self, chat_id: int, event: dict[str, Any], text: str = "", update_id: int | None = None
@@ -514,6 +552,8 @@ class SessionService:
         self, session: SessionRecord, event: dict[str, Any], text: str, update_id: int | None
     ) -> bool:
         try:
+            if update_id is not None and await self.store.find_exchange(session.id, update_id):
+                return True  # a replayed update: its event is stored already
             await self.store.record_event(
                 session.id, NewTurn(SPEAKER_TRAINEE, text, event=event, update_id=update_id)
             )

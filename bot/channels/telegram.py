@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -86,7 +87,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import ENV_TOKEN, Settings
-from bot.errors import ChannelError, ConfigError, NotFound, PersonaNotFound, StoreBusy
+from bot.errors import ChannelError, ConfigError, NotFound, PersonaNotFound, StoreBusy, StoreError
 from bot.i18n import SUPPORTED_LANGUAGES, language_name, pick_language, t
 from bot.persona.model import Persona
 from bot.review.debrief import render_debrief_text
@@ -127,6 +128,9 @@ SEND_POOL_SIZE = 256
 """Connections for sending; PTB's own default, kept when the bot is built here rather than by the builder."""
 SESSIONS_LISTED = 15
 CALLBACK_DATA_BYTES = 64
+
+REPLAY_BATCH = 256
+"""Inbox updates replayed at once at start-up (below MAX_CONCURRENT_UPDATES, so order is kept)."""
 
 GUARD_GROUP = -1
 """Handler group of the update guard, tried before every other handler."""
@@ -223,25 +227,50 @@ def quiet_http_logs() -> None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Run updates of one chat strictly in order and updates of different chats concurrently."""
+    """Run updates of one chat strictly in order and updates of different chats concurrently.
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    With ``on_done``, each update's id is handed to it (and awaited) once its handlers have finished, still
+    inside the chat's lock: the update inbox marks it done before the chat's next update starts, so at a
+    crash at most one handled update per chat is still pending (see :class:`InboxMarks`).
+    """
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+        on_done: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        self._on_done = on_done
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await coroutine
+        except asyncio.CancelledError:
+            raise  # not handled: the inbox keeps it for the replay at the next start
+        except Exception:
+            # PTB hands handler errors to the error handler; what escapes it would fail again on replay.
+            await self._done(update)
+            raise
+        await self._done(update)
+
+    async def _done(self, update: object) -> None:
+        if self._on_done is not None and isinstance(update, Update):
+            await self._on_done(update.update_id)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await the update's coroutine while holding its chat's lock."""
+        """Await the update's coroutine while holding its chat's lock, then report it done."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            await self._handle(update, coroutine)
             return
         key = chat.id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await self._handle(update, coroutine)
         finally:
             # Drop the lock when no update of the chat is waiting, so memory follows the active chats.
             self._users[key] -= 1
@@ -256,12 +285,140 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release; PTB waits for the updates in flight before calling this."""
 
 
+# -- update inbox ------------------------------------------------------------------------------------------
+
+
+class InboxHealth:
+    """Log the update inbox's write failures once per outage, at INFO.
+
+    The inbox fails only when the store does (locked, disk full); the handlers then meet the same trouble
+    and log it as the warning of record, so one line per outage here says what it costs: crash protection.
+    """
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def failed(self, what: str, exc: StoreError) -> None:
+        """Note a failed inbox write; log the first of an outage."""
+        if not self.failing:
+            self.failing = True
+            logger.info("update inbox unavailable (%s), updates are not protected against a crash: %s", what, exc)
+
+    def ok(self) -> None:
+        """Note a successful inbox write; log the end of an outage."""
+        if self.failing:
+            self.failing = False
+            logger.info("update inbox works again")
+
+
+class InboxMarks:
+    """Mark handled updates done in the store's inbox, many in one transaction (group commit).
+
+    :meth:`mark` waits until its id is committed. While one write runs, the ids of other chats' finished
+    updates gather and go out together in the next, so a burst costs few transactions and a quiet bot
+    still marks each update at once. A failed write is logged and its updates stay pending: they are
+    replayed at the next start (at-least-once, see the module docstring).
+    """
+
+    def __init__(self, store: Store, health: InboxHealth | None = None) -> None:
+        self.store = store
+        self.health = health or InboxHealth()
+        self._ids: list[int] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._early: set[int] = set()
+
+    async def mark(self, update_id: int, *, early: bool = False) -> None:
+        """Mark one update done; return once that is committed (or has failed and been logged).
+
+        A handler marks its update ``early`` just before the last reply goes out; the update processor's
+        mark when the handler returns is then skipped.
+        """
+        if early:
+            self._early.add(update_id)
+        elif update_id in self._early:
+            self._early.discard(update_id)
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._ids.append(update_id)
+        self._waiters.append(waiter)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="understudy:inbox-marks")
+        # Shielded: a cancelled handler must not cancel the write that other chats wait for.
+        await asyncio.shield(waiter)
+
+    async def _write(self) -> None:
+        while self._ids:
+            ids, waiters = self._ids, self._waiters
+            self._ids, self._waiters = [], []
+            try:
+                await self.store.inbox_done(ids)
+                self.health.ok()
+            except StoreError as exc:
+                # They stay pending and are replayed at the next start, which their idempotency makes safe.
+                self.health.failed(f"{len(ids)} updates not marked done", exc)
+            finally:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for the marks still being written (before the store closes)."""
+        writer = self._writer
+        if writer is not None:
+            await asyncio.shield(writer)
+
+
+async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -> int:
+    """Handle the updates a previous process fetched but did not finish, in order; return how many.
+
+    They go through the update processor like fetched updates (per-chat order, marked done when handled),
+    before polling starts. Telegram may deliver some of them again; the inbox then knows them as handled.
+    """
+    bot = app.bot
+    replayed = 0
+    after: int | None = None
+    while True:
+        try:
+            batch = await store.inbox_pending(REPLAY_BATCH, after)
+        except StoreError as exc:
+            logger.warning("could not read the update inbox; pending updates are not replayed: %s", exc)
+            return replayed
+        if not batch:
+            return replayed
+        after = batch[-1][0]
+        updates: list[Update] = []
+        for update_id, raw in batch:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                data = None
+            update = bot.parse_one(data) if isinstance(bot, TolerantBot) else Update.de_json(data, bot)
+            if update is None:
+                with contextlib.suppress(StoreError):
+                    await store.inbox_done([update_id])
+                continue
+            updates.append(update)
+        processor = app.update_processor
+        # Tasks are created in update order and reach their chat's FIFO lock without suspending first.
+        tasks = [
+            asyncio.create_task(
+                processor.process_update(u, app.process_update(u)), name=f"understudy:replay:{u.update_id}"
+            )
+            for u in updates
+        ]
+        await asyncio.gather(*tasks)
+        replayed += len(updates)
+
+
 # -- malformed updates -------------------------------------------------------------------------------------
 
 PTB_PARSE_FAILURE = "Error while parsing updates!"
 PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
 MALFORMED_MARK = "understudy_malformed"
 """Key in ``api_kwargs`` of the stand-in for an update that could not be parsed (already logged)."""
+HANDLED_MARK = "understudy_handled"
+"""Key in ``api_kwargs`` of the stand-in for an update the inbox says was handled before (a redelivery)."""
 
 
 class _QuietParseFailure(logging.Filter):
@@ -282,8 +439,17 @@ class TolerantBot(ExtBot[None]):
     and moves on. The first parse is PTB's own, so the common path costs nothing extra.
     """
 
-    __slots__ = ("_raw_updates",)
+    __slots__ = ("_confirmed", "_health", "_inbox", "_raw_updates")
     _raw_updates: list[Any]
+    _inbox: Store | None
+    _health: InboxHealth
+    _confirmed: int
+
+    def use_inbox(self, store: Store, health: InboxHealth | None = None) -> None:
+        """Keep every fetched batch in ``store``'s update inbox before it is handed to PTB (and confirmed)."""
+        self._inbox = store
+        self._health = health or InboxHealth()
+        self._confirmed = 0
 
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, *args, **kwargs)
@@ -295,16 +461,53 @@ class TolerantBot(ExtBot[None]):
         """Fetch updates like PTB; on a batch that fails to parse, parse each update alone."""
         self._raw_updates = []
         try:
-            return await super().get_updates(*args, **kwargs)
+            updates = await super().get_updates(*args, **kwargs)
         except TelegramError:
             raise
         except Exception:  # PTB's parser failed on some update of the batch; find it below
-            updates = tuple(u for u in map(self._parse_one, self._raw_updates) if u is not None)
+            updates = tuple(u for u in map(self.parse_one, self._raw_updates) if u is not None)
             for update in updates:
                 self.insert_callback_data(update)
-            return updates
+        offset = kwargs.get("offset", args[0] if args else None)
+        return await self._keep(updates, offset if isinstance(offset, int) else None)
 
-    def _parse_one(self, raw: Any) -> Update | None:
+    async def _keep(self, updates: tuple[Update, ...], offset: int | None) -> tuple[Update, ...]:
+        """Put the fetched batch in the inbox; replace updates handled before a restart by stand-ins.
+
+        This runs before ``get_updates`` returns, and PTB confirms a batch only with its next call's offset,
+        so every update Telegram forgets is in the inbox first. A call with ``offset`` has confirmed every
+        update below it, so the inbox may forget those that were handled.
+        """
+        inbox = getattr(self, "_inbox", None)
+        if inbox is None:
+            return updates
+        rows = [
+            (raw["update_id"], json.dumps(raw, ensure_ascii=False, separators=(",", ":")))
+            for raw in self._raw_updates
+            if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)
+        ]
+        confirmed = offset if offset is not None and offset > self._confirmed else None
+        if not rows and confirmed is None:
+            return updates
+        try:
+            handled = set(await inbox.inbox_put(rows, confirmed_below=confirmed))
+        except StoreError as exc:
+            # Serving matters more than crash protection: the handlers will meet the same store trouble
+            # and ask the trainees to repeat, which beats silence.
+            self._health.failed(f"{len(rows)} updates not kept", exc)
+            return updates
+        self._health.ok()
+        if confirmed is not None:
+            self._confirmed = confirmed
+        if not handled:
+            return updates
+        logger.info("skipped %d updates handled before a restart: %s", len(handled), sorted(handled))
+        return tuple(
+            Update(u.update_id, api_kwargs={HANDLED_MARK: True}) if u.update_id in handled else u for u in updates
+        )
+
+    def parse_one(self, raw: Any) -> Update | None:
+        """Parse one raw update; a malformed one becomes a logged stand-in, one without an id None."""
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         if not isinstance(update_id, int):
             logger.warning("ignored an update without an update_id: %.200r", raw)
@@ -451,12 +654,14 @@ class TelegramChannel:
         self._groups_told: set[int] = set()
         self._reload_lock = asyncio.Lock()
         self._watch: asyncio.Task[None] | None = None
+        self.marks: InboxMarks | None = None
+        """The update inbox's marks; set by :func:`build_application`."""
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
     async def on_any_update(self, update: Update, context: Context) -> None:
         """Stop updates no handler can use safely: unknown types, and messages missing what handlers need."""
-        if update.api_kwargs.get(MALFORMED_MARK):
+        if update.api_kwargs.get(MALFORMED_MARK) or update.api_kwargs.get(HANDLED_MARK):
             raise ApplicationHandlerStop  # TolerantBot has logged it already
         kinds = update_kinds(update)
         if not kinds:
@@ -545,9 +750,16 @@ class TelegramChannel:
         result = await self._deliver(lambda: context.bot.send_message(chat_id, text, reply_markup=markup))
         return result if isinstance(result, Message) else None
 
-    async def _say_replies(self, context: Context, chat_id: int, replies: Sequence[str]) -> None:
-        """Send persona replies in order, each after a typing action and a pause in step with its length."""
-        for reply in replies:
+    async def _say_replies(
+        self, context: Context, chat_id: int, replies: Sequence[str], update_id: int | None = None
+    ) -> None:
+        """Send persona replies in order, each after a typing action and a pause in step with its length.
+
+        With ``update_id``, the update is marked done in the inbox just before the last reply is sent: a
+        crash before that replays it (its stored replies are sent again), a crash during that last send
+        does not (so a reply the trainee has just read is not repeated; one lost in that send stays lost).
+        """
+        for index, reply in enumerate(replies, 1):
             await self._deliver(
                 lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING),
                 "sendChatAction",
@@ -556,6 +768,8 @@ class TelegramChannel:
             delay = typing_delay(reply, self.settings.delay_scale)
             if delay:
                 await asyncio.sleep(delay)
+            if index == len(replies) and update_id is not None and self.marks is not None:
+                await self.marks.mark(update_id, early=True)
             await self._send(context, chat_id, reply)
 
     async def _lang(self, update: Update) -> str:
@@ -604,11 +818,15 @@ class TelegramChannel:
             )
             return
         await self._send(context, chat_id, briefing_text(persona, lang))
-        await self._begin(context, chat_id, user_id, persona.id, lang)
+        await self._begin(context, chat_id, user_id, persona.id, lang, update.update_id)
 
-    async def _begin(self, context: Context, chat_id: int, user_id: int, persona_id: str, lang: str) -> None:
+    async def _begin(
+        self, context: Context, chat_id: int, user_id: int, persona_id: str, lang: str, update_id: int
+    ) -> None:
         previous = await self.service.open_session(chat_id)
-        outcome = await self.service.begin(chat_id, user_id, persona_id)
+        outcome = await self.service.begin(chat_id, user_id, persona_id, update_id)
+        if outcome.redelivered:
+            previous = None  # this update began the open session before a restart; say its opening again
         if outcome.kind is OutcomeKind.unknown_persona:
             await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
             return
@@ -646,7 +864,7 @@ class TelegramChannel:
         """End the interview and begin the same persona again."""
         chat_id, user_id, _ = self._ids(update)
         lang = await self._lang(update)
-        outcome = await self.service.restart(chat_id, user_id)
+        outcome = await self.service.restart(chat_id, user_id, update.update_id)
         if outcome.kind is OutcomeKind.no_session:
             await self._show_catalogue(context, chat_id, lang, t(lang, "restart_no_session"))
         elif outcome.kind is OutcomeKind.unknown_persona:
@@ -725,9 +943,10 @@ class TelegramChannel:
                 await self._show_catalogue(context, chat_id, lang, t(lang, "persona_unavailable"))
                 return
             current = await self.service.open_session(chat_id)
-            if current is not None and current.persona_id == persona.id and current.turns == 0:
+            replayed = await self.service.redelivered_opening(chat_id, update.update_id) is not None
+            if not replayed and current is not None and current.persona_id == persona.id and current.turns == 0:
                 return  # a double press: this interview has just begun
-            await self._begin(context, chat_id, user.id, persona.id, lang)
+            await self._begin(context, chat_id, user.id, persona.id, lang, update.update_id)
         elif data.startswith(CB_LANGUAGE):
             chosen = await self.service.set_language(user.id, user.full_name, data[len(CB_LANGUAGE) :])
             await self._deliver(lambda: query.answer(), "answerCallbackQuery", essential=False)
@@ -769,9 +988,11 @@ class TelegramChannel:
             await self._send(context, chat_id, t(lang, "too_long", length=len(text), limit=MAX_TEXT_CHARS))
             return
         outcome = await self.service.say(chat_id, user_id, text, update.update_id)
-        await self._answer(context, chat_id, lang, outcome)
+        await self._answer(context, chat_id, lang, outcome, update.update_id)
 
-    async def _answer(self, context: Context, chat_id: int, lang: str, outcome: Outcome) -> None:
+    async def _answer(
+        self, context: Context, chat_id: int, lang: str, outcome: Outcome, update_id: int | None = None
+    ) -> None:
         kind = outcome.kind
         if kind is OutcomeKind.throttled:
             return
@@ -782,7 +1003,9 @@ class TelegramChannel:
         elif kind is OutcomeKind.busy:
             await self._send(context, chat_id, t(lang, "store_busy"))
         else:
-            await self._say_replies(context, chat_id, outcome.replies)
+            # An ending sends more after the replies; its update is marked done when all of it is sent.
+            early = update_id if kind is OutcomeKind.replies else None
+            await self._say_replies(context, chat_id, outcome.replies, early)
             if kind is OutcomeKind.ended:
                 text = t(lang, "persona_ended")
                 if outcome.debrief is not None:
@@ -1127,10 +1350,19 @@ def build_application(
             else SessionService(store, catalog, clock)
         )
     channel = TelegramChannel(settings, service)
+    health = InboxHealth()
+    marks = InboxMarks(store, health)
+    channel.marks = marks
+    bot = build_bot(settings, read_timeout)
+    bot.use_inbox(store, health)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await store.open()
         await register_commands(app.bot, settings)
+        # Before polling starts: what a killed process fetched but did not finish is handled first.
+        replayed = await replay_inbox(app, store)
+        if replayed:
+            logger.info("replayed %d updates fetched but not finished before the last stop", replayed)
         logger.info(
             "Understudy ready: %d personas loaded, failed: %s; database %s",
             len(catalog.entries()),
@@ -1141,13 +1373,14 @@ def build_application(
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await channel.stop_watch()
+        await marks.drain()
         await store.close()
         logger.info("store closed")
 
     app = (
         Application.builder()
-        .bot(build_bot(settings, read_timeout))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .bot(bot)
+        .concurrent_updates(PerChatUpdateProcessor(on_done=marks.mark))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -1225,10 +1458,12 @@ def serve(settings: Settings) -> int:
 
 
 __all__ = [
+    "InboxMarks",
     "PerChatUpdateProcessor",
     "TelegramChannel",
     "build_application",
     "install_token_redaction",
     "register_commands",
+    "replay_inbox",
     "serve",
 ]

@@ -5,7 +5,9 @@ It passes the same contract suite. Data survive :meth:`MemoryStore.close` and a 
 and out, so callers can never mutate stored state and non-JSON values fail here exactly as in SQLite.
 
 :meth:`MemoryStore.fail_next_write` makes the next write raise a given error without writing anything, so
-the session service's handling of StoreBusy can be tested without a real lock.
+the session service's handling of StoreBusy can be tested without a real lock. The update inbox's writes
+neither trigger nor consume it: they happen in the background of every update, and the fault is meant for
+the write the test is about.
 """
 
 from __future__ import annotations
@@ -420,7 +422,7 @@ class MemoryStore(Store):
         self, updates: Sequence[tuple[int, str]], *, confirmed_below: int | None = None
     ) -> list[int]:
         """Keep fetched updates until handled; return the given ids already handled (see Store)."""
-        self._begin_write()
+        self._check_open()
         now = self._now()
         if confirmed_below is not None:
             stale = now - INBOX_KEEP
@@ -438,7 +440,7 @@ class MemoryStore(Store):
         """Mark updates handled, so they are not replayed; unknown ids are ignored."""
         if not update_ids:
             return
-        self._begin_write()
+        self._check_open()
         now = self._now()
         for update_id in update_ids:
             entry = self._inbox.get(update_id)
