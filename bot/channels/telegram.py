@@ -326,19 +326,10 @@ class InboxMarks:
         self._ids: list[int] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._early: set[int] = set()
+        self._unmarked: list[int] = []
 
-    async def mark(self, update_id: int, *, early: bool = False) -> None:
-        """Mark one update done; return once that is committed (or has failed and been logged).
-
-        A handler marks its update ``early`` just before the last reply goes out; the update processor's
-        mark when the handler returns is then skipped.
-        """
-        if early:
-            self._early.add(update_id)
-        elif update_id in self._early:
-            self._early.discard(update_id)
-            return
+    async def mark(self, update_id: int) -> None:
+        """Mark one update done; return once that is committed (or has failed and been logged)."""
         waiter = asyncio.get_running_loop().create_future()
         self._ids.append(update_id)
         self._waiters.append(waiter)
@@ -352,21 +343,28 @@ class InboxMarks:
             ids, waiters = self._ids, self._waiters
             self._ids, self._waiters = [], []
             try:
-                await self.store.inbox_done(ids)
+                await self.store.inbox_done([*self._unmarked, *ids])
+                self._unmarked.clear()
                 self.health.ok()
             except StoreError as exc:
-                # They stay pending and are replayed at the next start, which their idempotency makes safe.
-                self.health.failed(f"{len(ids)} updates not marked done", exc)
+                # Retried with the next marks: a pending update of a chat that has moved on would be
+                # replayed out of place after a restart. Until then its chat is not held up.
+                self._unmarked.extend(ids)
+                self.health.failed(f"{len(self._unmarked)} updates not marked done", exc)
             finally:
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
 
     async def drain(self) -> None:
-        """Wait for the marks still being written (before the store closes)."""
+        """Wait for the marks still being written, and retry failed ones once (before the store closes)."""
         writer = self._writer
         if writer is not None:
             await asyncio.shield(writer)
+        if self._unmarked:
+            with contextlib.suppress(StoreError):
+                await self.store.inbox_done(self._unmarked)
+                self._unmarked.clear()
 
 
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any], store: Store) -> int:
@@ -654,8 +652,6 @@ class TelegramChannel:
         self._groups_told: set[int] = set()
         self._reload_lock = asyncio.Lock()
         self._watch: asyncio.Task[None] | None = None
-        self.marks: InboxMarks | None = None
-        """The update inbox's marks; set by :func:`build_application`."""
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
@@ -750,16 +746,9 @@ class TelegramChannel:
         result = await self._deliver(lambda: context.bot.send_message(chat_id, text, reply_markup=markup))
         return result if isinstance(result, Message) else None
 
-    async def _say_replies(
-        self, context: Context, chat_id: int, replies: Sequence[str], update_id: int | None = None
-    ) -> None:
-        """Send persona replies in order, each after a typing action and a pause in step with its length.
-
-        With ``update_id``, the update is marked done in the inbox just before the last reply is sent: a
-        crash before that replays it (its stored replies are sent again), a crash during that last send
-        does not (so a reply the trainee has just read is not repeated; one lost in that send stays lost).
-        """
-        for index, reply in enumerate(replies, 1):
+    async def _say_replies(self, context: Context, chat_id: int, replies: Sequence[str]) -> None:
+        """Send persona replies in order, each after a typing action and a pause in step with its length."""
+        for reply in replies:
             await self._deliver(
                 lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING),
                 "sendChatAction",
@@ -768,8 +757,6 @@ class TelegramChannel:
             delay = typing_delay(reply, self.settings.delay_scale)
             if delay:
                 await asyncio.sleep(delay)
-            if index == len(replies) and update_id is not None and self.marks is not None:
-                await self.marks.mark(update_id, early=True)
             await self._send(context, chat_id, reply)
 
     async def _lang(self, update: Update) -> str:
@@ -988,11 +975,9 @@ class TelegramChannel:
             await self._send(context, chat_id, t(lang, "too_long", length=len(text), limit=MAX_TEXT_CHARS))
             return
         outcome = await self.service.say(chat_id, user_id, text, update.update_id)
-        await self._answer(context, chat_id, lang, outcome, update.update_id)
+        await self._answer(context, chat_id, lang, outcome)
 
-    async def _answer(
-        self, context: Context, chat_id: int, lang: str, outcome: Outcome, update_id: int | None = None
-    ) -> None:
+    async def _answer(self, context: Context, chat_id: int, lang: str, outcome: Outcome) -> None:
         kind = outcome.kind
         if kind is OutcomeKind.throttled:
             return
@@ -1003,9 +988,7 @@ class TelegramChannel:
         elif kind is OutcomeKind.busy:
             await self._send(context, chat_id, t(lang, "store_busy"))
         else:
-            # An ending sends more after the replies; its update is marked done when all of it is sent.
-            early = update_id if kind is OutcomeKind.replies else None
-            await self._say_replies(context, chat_id, outcome.replies, early)
+            await self._say_replies(context, chat_id, outcome.replies)
             if kind is OutcomeKind.ended:
                 text = t(lang, "persona_ended")
                 if outcome.debrief is not None:
@@ -1352,7 +1335,6 @@ def build_application(
     channel = TelegramChannel(settings, service)
     health = InboxHealth()
     marks = InboxMarks(store, health)
-    channel.marks = marks
     bot = build_bot(settings, read_timeout)
     bot.use_inbox(store, health)
 
