@@ -185,9 +185,7 @@ class BotProcess:
     baseline_rss: int = 0
 
 
-async def start_bot(
-    name: str, argv: Sequence[str], env: dict[str, str], api: BenchBotApi, workdir: Path
-) -> BotProcess:
+async def start_bot(name: str, argv: Sequence[str], env: dict[str, str], api: BenchBotApi, workdir: Path) -> BotProcess:
     """Start a bot process and wait until it polls."""
     log = workdir / f"{name}.log"
     polls = api.counts["getUpdates"]
@@ -200,9 +198,7 @@ async def start_bot(
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while api.counts["getUpdates"] <= polls:
         if process.returncode is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"{name} did not start; see its log:\n{log.read_text(errors='replace')[-3000:]}"
-            )
+            raise RuntimeError(f"{name} did not start; see its log:\n{log.read_text(errors='replace')[-3000:]}")
         await asyncio.sleep(0.05)
     return bot
 
@@ -275,9 +271,7 @@ class Counts:
 
     def open_session(self, chat_id: int) -> tuple[int, int] | None:
         """Return (session id, opening persona turns) of the chat's open session."""
-        row = self.conn.execute(
-            "SELECT id FROM sessions WHERE chat_id = ? AND ended_at IS NULL", (chat_id,)
-        ).fetchone()
+        row = self.conn.execute("SELECT id FROM sessions WHERE chat_id = ? AND ended_at IS NULL", (chat_id,)).fetchone()
         if row is None:
             return None
         (count,) = self.conn.execute(
@@ -292,9 +286,7 @@ class Counts:
         ).fetchall()
         stored = any(speaker == "trainee" and event is None for speaker, event in rows)
         replies = sum(1 for speaker, _ in rows if speaker == "persona")
-        (ended_at,) = self.conn.execute(
-            "SELECT ended_at FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
+        (ended_at,) = self.conn.execute("SELECT ended_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return stored, replies, ended_at is not None
 
 
@@ -461,9 +453,7 @@ class RunResult:
         return (self.end_rss - self.baseline_rss) / max(self.chats, 1)
 
 
-async def drive(
-    name: str, api: BenchBotApi, bot: BotProcess, work: Workload, counts: Counts | None
-) -> RunResult:
+async def drive(name: str, api: BenchBotApi, bot: BotProcess, work: Workload, counts: Counts | None) -> RunResult:
     """Warm the bot up, then run every chat concurrently against it and measure it.
 
     The warm-up (one short interview per persona, on chats outside the measured ones) pays the one-off costs,
@@ -568,10 +558,7 @@ def check_database(db: Path, logs: Sequence[ChatLog]) -> DbCheck:
     for log in logs:
         check.expected_trainee += len(log.questions)
         check.expected_persona += len(log.persona_replies)
-        if (
-            trainee.get(log.chat_id, []) != log.questions
-            or persona.get(log.chat_id, []) != log.persona_replies
-        ):
+        if trainee.get(log.chat_id, []) != log.questions or persona.get(log.chat_id, []) != log.persona_replies:
             check.chats_differing.append(log.chat_id)
     return check
 
@@ -601,9 +588,7 @@ def kib(size: float) -> str:
     return f"{size / 1024:.1f} KiB"
 
 
-def report(
-    work: Workload, echo: RunResult | None, us: RunResult, check: DbCheck, command: str, load: str
-) -> str:
+def report(work: Workload, echo: RunResult | None, us: RunResult, check: DbCheck, command: str, load: str) -> str:
     """Render the results as Markdown."""
     cap = work.chats / MIN_QUESTION_INTERVAL
     lines = [
@@ -652,9 +637,7 @@ def report(
     if echo is not None:
         ratio = us.updates_per_second / echo.updates_per_second
         verdict = "meets" if ratio >= 0.8 else "MISSES"
-        lines.append(
-            f"**Throughput ratio Understudy / echo bot: {ratio:.2f}x** ({verdict} the goal of >= 0.8x)."
-        )
+        lines.append(f"**Throughput ratio Understudy / echo bot: {ratio:.2f}x** ({verdict} the goal of >= 0.8x).")
     verdict = "meets" if us.per_session < 50 * 1024 else "MISSES"
     lines.append(f"**Memory per open session: {kib(us.per_session)}** ({verdict} the goal of < 50 KiB).")
     lines.append("")
@@ -707,9 +690,7 @@ def load_average() -> str:
 
 async def run(args: argparse.Namespace, command: str) -> tuple[str, bool]:
     """Run the echo floor, then Understudy, on one fake server; return the report and whether all is well."""
-    work = Workload(
-        args.chats, args.questions, shipped_personas(Path(args.personas)), load_questions(), args.seed
-    )
+    work = Workload(args.chats, args.questions, shipped_personas(Path(args.personas)), load_questions(), args.seed)
     load = load_average()
     with tempfile.TemporaryDirectory(prefix="understudy-e2e-") as tmp:
         workdir = Path(tmp)
@@ -727,6 +708,8 @@ async def run(args: argparse.Namespace, command: str) -> tuple[str, bool]:
                     echo_exit = await stop_bot(bot)
                 if echo is not None:
                     echo.exit_code = echo_exit
+                if args.keep_log:
+                    Path(f"{args.keep_log}.echo").write_bytes(bot.log.read_bytes())
                 api.reset()
             db = workdir / "understudy.sqlite3"
             argv = [*python(args, "understudy", "bot"), "serve"]
@@ -769,9 +752,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e", description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=None, help=f"concurrent chats (default {DEFAULT_CHATS})")
-    parser.add_argument(
-        "--questions", type=int, default=None, help=f"questions per chat (default {DEFAULT_QUESTIONS})"
-    )
+    parser.add_argument("--questions", type=int, default=None, help=f"questions per chat (default {DEFAULT_QUESTIONS})")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -785,7 +766,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="PATH",
         help="run the bots under cProfile; stats go to PATH.echo and PATH.understudy",
     )
-    parser.add_argument("--keep-log", metavar="PATH", help="copy the bot's log to PATH")
+    parser.add_argument("--keep-log", metavar="PATH", help="copy the bots' logs to PATH and PATH.echo")
     parser.add_argument("--output", metavar="PATH", help="also write the Markdown report to PATH")
     args = parser.parse_args(argv)
     if args.chats is None:
