@@ -12,13 +12,29 @@ order. Typing delays are ``asyncio.sleep`` inside the chat's lock: they hold up 
 Delivery (the full statement, with what the tests prove, is ``docs/delivery.md``).
 
 - *Turns.* A turn is committed by the service before any reply is sent, so every reply a trainee saw is in
-  the database. The store records each turn with its ``update_id``: an update handled twice (Telegram
-  redelivering it, or a trainee's repeat after a crash) is answered from the stored replies and recorded once.
-- *Updates in.* PTB confirms a fetched batch with its next ``getUpdates`` call, before the updates are
-  handled; a process killed mid-turn loses the replies of the updates in flight (their turns are stored if
-  committed) and the trainee has to repeat. A failed ``getUpdates`` (429, 5xx, timeout, lost connection)
-  confirms nothing and is retried by PTB's polling loop with its backoff (:func:`on_polling_error` logs
-  it). A malformed update is logged and skipped (:class:`TolerantBot`, :meth:`TelegramChannel.on_any_update`).
+  the database. The store records each turn with its ``update_id``: an update handled twice (a replay from
+  the inbox, Telegram redelivering it) is answered from the stored replies and recorded once.
+- *Updates in: the update inbox.* PTB confirms a fetched batch with its next ``getUpdates`` call, before
+  the updates are handled, and Telegram never sends a confirmed update again. So :class:`TolerantBot` puts
+  every fetched batch (raw JSON) in the store's inbox before ``get_updates`` returns, which is before PTB can
+  confirm it; :class:`PerChatUpdateProcessor` marks an update done once its handlers have finished, still
+  inside its chat's lock (:class:`InboxMarks`, one transaction for the marks of many chats); at start-up,
+  before polling, :func:`replay_inbox` handles the pending ones through the same processor, in order per
+  chat. A process killed with updates in flight (even SIGKILL) thus loses none: each trainee message is
+  recorded exactly once (turns are idempotent on ``update_id``) and answered. Replies are *at-least-once*
+  for the one update per chat that was being handled at the kill: if its turn was committed, its stored
+  replies are sent again in full, so the ones the trainee already read arrive a second time (never a
+  third). Replayed commands and buttons are harmless: a Begin press, deep link or ``/restart`` that
+  already began the open session says its stored opening again instead of beginning another (the opening
+  turns carry the ``update_id``), an event is recorded once, ``/end`` finds no open session, the rest only
+  show a message again. Updates Telegram delivers again after a restart (fetched, not yet confirmed) are
+  known to the inbox as handled and dropped. Done entries are forgotten once a later offset has confirmed
+  them (or after a day), so the inbox holds little more than the updates in flight. If the store cannot
+  write the inbox (locked, disk full) the batch is served anyway, without this protection, and one line
+  is logged per outage (:class:`InboxHealth`).
+- A failed ``getUpdates`` (429, 5xx, timeout, lost connection) confirms nothing and is retried by PTB's
+  polling loop with its backoff (:func:`on_polling_error` logs it). A malformed update is logged and
+  skipped (:class:`TolerantBot`, :meth:`TelegramChannel.on_any_update`).
 - *Replies out.* Every Bot API call goes through :meth:`TelegramChannel._deliver`: 429 waits ``retry_after``;
   5xx answers, lost connections and timeouts are retried with exponential backoff (0.5 s doubling, capped
   at 8 s, :data:`SEND_ATTEMPTS` tries in all); 400/403 are final. Telegram has no idempotency key, so when a
