@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,22 @@ from tests.fakes.botapi import TEST_TOKEN, FakeBotApi
 from tests.fakes.personas import tiny_catalog
 
 POLL_TIMEOUT_SECONDS = 1
+INBOX_CHECK_SECONDS = 0.02
+
+
+async def inbox_settled(db: Path, timeout: float = 10.0) -> None:
+    """Wait until the bot has marked every fetched update done, so a kill now replays nothing.
+
+    A test that kills the bot right after seeing a reply and expects no repeat after the restart needs
+    this: the done mark is committed a moment after the last reply was sent (see docs/delivery.md).
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            with closing(sqlite3.connect(db)) as conn:
+                (pending,) = conn.execute("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL").fetchone()
+            if pending == 0:
+                return
+            await asyncio.sleep(INBOX_CHECK_SECONDS)
 
 
 @pytest.fixture(autouse=True)
