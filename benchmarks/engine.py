@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 from bot.engine.analysis import Classification, classify
 from bot.engine.dialogue import Classifier, start, step
 from bot.engine.matcher import CompiledPersona
+from bot.lexicon import default_lexicon
 from bot.persona.model import Persona
 
 from .common import Timing, fmt_us, time_calls
@@ -104,7 +105,7 @@ def understudy_runner(cp: CompiledPersona, classifier: Classifier = classify) ->
 def compile_persona(words: list[str]) -> tuple[CompiledPersona, float]:
     """Validate and compile a generated persona; return it and the seconds it took."""
     t0 = time.perf_counter()
-    cp = CompiledPersona(Persona.model_validate(persona_data(words)), "bench")
+    cp = CompiledPersona(Persona.model_validate(persona_data(words)), "bench", default_lexicon())
     return cp, time.perf_counter() - t0
 
 
@@ -179,7 +180,7 @@ def shipped_personas(directory: Path) -> None:
         suite = directory / "tests" / f"{entry.persona.id}.paraphrases.yaml"
         if not suite.exists():
             continue
-        cp = CompiledPersona(entry.persona, entry.version)
+        cp = CompiledPersona(entry.persona, entry.version, default_lexicon())
         spec, _ = load_test_file(suite)
         cases = [(apply_given(cp, start(cp).state, g.given), said) for g in spec.paraphrases for said in g.say]
         latencies: list[float] = []

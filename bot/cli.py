@@ -33,19 +33,20 @@ def personas_dir() -> Path:
 def resolve_persona(ref: str, directory: Path | None = None):  # type: ignore[no-untyped-def]
     """Compile a persona given a YAML path or an id in the personas directory."""
     from bot.engine.matcher import CompiledPersona
+    from bot.lexicon import default_lexicon
     from bot.persona.catalog import load_catalog
     from bot.persona.loader import load_persona
 
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         loaded = load_persona(path)
-        return CompiledPersona(loaded.persona, loaded.version)
+        return CompiledPersona(loaded.persona, loaded.version, default_lexicon())
     catalog = load_catalog(directory or personas_dir())
     entry = catalog.get(ref)
     if entry is None:
         known = ", ".join(sorted(catalog.ids())) or "none"
         raise PersonaNotFound(f"no persona '{ref}' (known: {known})", str(directory or personas_dir()))
-    return CompiledPersona(entry.persona, entry.version)
+    return CompiledPersona(entry.persona, entry.version, default_lexicon())
 
 
 def cmd_play(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:

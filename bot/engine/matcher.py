@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from bot.errors import PersonaError
 from bot.persona.model import Condition, Match, Persona, Reply, Rule, as_reply, parse_comparison
@@ -152,12 +152,26 @@ def compile_condition(cond: Condition) -> CompiledCondition:
     )
 
 
-class CompiledPersona:
-    """A persona compiled for matching: term stems, fuzzy vocabulary, inverted index and rule order."""
+class Lexicon(Protocol):
+    """Real words of a language that typo correction must leave alone ("course" is not a typo of "court")."""
 
-    def __init__(self, persona: Persona, version: str) -> None:
+    def __contains__(self, word: object) -> bool: ...
+
+
+COMMON_WORDS: Lexicon = COMMON_EN | COMMON_RU
+
+
+class CompiledPersona:
+    """A persona compiled for matching: term stems, fuzzy vocabulary, inverted index and rule order.
+
+    ``lexicon`` holds the real words that are never typo-corrected into the persona's words; it is injected because
+    a full dictionary is loaded from disk at the edge (``bot.lexicon``), and the engine does no I/O.
+    """
+
+    def __init__(self, persona: Persona, version: str, lexicon: Lexicon = COMMON_WORDS) -> None:
         self.persona = persona
         self.version = version
+        self.lexicon = lexicon
         self.language = persona.language
         self.stemmer = Stemmer(persona.language)
         self._concepts: dict[str, tuple[Stems, ...]] = {}
@@ -247,7 +261,7 @@ class CompiledPersona:
         corrected: list[str] = []
         corrections: dict[str, str] = {}
         for tok, stem in zip(tokens, stems, strict=True):
-            if stem in self.vocabulary or tok in COMMON_EN or tok in COMMON_RU:
+            if stem in self.vocabulary or tok in self.lexicon:
                 corrected.append(stem)
                 continue
             # Correct the surface form first: a typo can change how a word stems ("workin" vs "work").

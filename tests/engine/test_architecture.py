@@ -13,7 +13,7 @@ ENGINE = Path(__file__).resolve().parents[2] / "bot" / "engine"
 FORBIDDEN = {
     "telegram", "aiosqlite", "sqlite3", "yaml", "asyncio", "socket", "subprocess", "os", "io", "pathlib",
     "time", "datetime", "httpx", "aiohttp", "requests", "urllib", "logging", "shutil", "tempfile", "bot.store",
-    "bot.channels", "bot.session", "bot.config",
+    "bot.channels", "bot.session", "bot.config", "bot.lexicon", "spellchecker",
 }
 
 
