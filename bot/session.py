@@ -41,6 +41,7 @@ from bot.engine.dialogue import Events
 from bot.engine.matcher import CompiledPersona
 from bot.errors import EngineError, PersonaError, PersonaNotFound, StoreBusy
 from bot.i18n import normalize_language, pick_language
+from bot.lexicon import default_lexicon
 from bot.persona.catalog import Catalog, load_catalog, persona_files
 from bot.persona.lint import Diagnostic
 from bot.persona.loader import LoadedPersona, load_persona_text
@@ -361,7 +362,7 @@ class SessionService:
     def _compile(self, persona: Persona, version: str) -> CompiledPersona:
         cp = self._compiled.get(version)
         if cp is None:
-            cp = CompiledPersona(persona, version)
+            cp = CompiledPersona(persona, version, default_lexicon())
             self._compiled[version] = cp
         return cp
 
