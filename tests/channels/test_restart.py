@@ -14,6 +14,7 @@ from bot.store.sqlite import SqliteStore
 from tests.channels.conftest import Trainee
 from tests.fakes.botapi import TEST_TOKEN, FakeBotApi
 from tests.fakes.personas import TINY_VICTIM_EN, write_tiny_personas
+from tests.faults.conftest import inbox_settled
 
 VICTIM = "tiny_victim_en"
 STARTUP_SECONDS = 60.0
@@ -71,6 +72,8 @@ async def test_a_session_survives_sigkill_and_keeps_its_persona_version(
         anna.send("your passport?")
         assert await anna.texts(2) == ["The foreman has my passport.", "He says it is safer."]
         await api.wait_confirmed()
+        # The done mark lands just after the last reply; killing before it would rightly replay that update.
+        await inbox_settled(tmp_path / "db" / "understudy.sqlite3")
         first.send_signal(signal.SIGKILL)
         await first.wait()
 
