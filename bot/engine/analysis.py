@@ -261,6 +261,10 @@ _EN_DETAIL_NOUNS = _ws(
 )
 # Details that make "what the man's name was" a request for one fact, wherever they stand in the clause.
 _EN_NAMED_DETAILS = frozenset({"name", "names", "surname", "address", "number", "age"})
+# "your name?", "full name?": a verbless question for one named detail.
+_EN_OWNERS = _ws("your his her their full real first last phone home")
+# "I'm Anna - and you are?": an elliptical request for the other person's name.
+_EN_YOU_ARE = ["you", "are"]
 _EN_OPEN_VERBS = _ws(
     "describe describing explain explaining elaborate share walk talk take go"
 )
@@ -302,6 +306,14 @@ _EN_CONTINUATION_WORDS = _ws(
     "and so then what next after that afterwards happened else ok please"
 )
 _EN_TAG_WORDS_NO_COMMA = frozenset({"right", "correct"})
+# "..., that is your right." / "all right": after an owner or determiner "right" is a noun or adverb, not a tag.
+_EN_RIGHT_NOT_TAG = _ws("your my his her their our its the a every all legal human full basic")
+# "If you wanted to quit, could you?": after a condition a positive "could you?" is the main question.
+# "Where are you from, which country?": a wh- phrase after a wh- question restates it.
+_EN_APPOSITION_WH = frozenset({"which", "what", "whose"})
+_EN_CONDITION_HEADS = frozenset({"if", "suppose", "supposing"})
+# "if you asked for it back would they give it": the inverted auxiliary that starts the main clause.
+_EN_MAIN_AUX = _ws("would could will can should might did do")
 _EN_TAG_WORDS_COMMA = frozenset({"yes", "yeah", "no", "true", "huh", "eh", "innit", "yep"})
 _EN_TAG_PHRASES: tuple[tuple[str, ...], ...] = (
     ("isn't", "that", "right"), ("is", "that", "right"), ("is", "that", "correct"), ("isn't", "that", "so"),
@@ -415,7 +427,7 @@ _RU_SUBORDINATORS = frozenset({"когда", "если", "пока", "после
 # A wh- word right after one of these is a conjunction or relative pronoun ("спасибо, что", "видели, как").
 _RU_NOT_WH_AFTER = _ws(
     "спасибо жаль рад рада хорошо уверен уверена думаю знаю вижу понимаю всё все то это тот так тем ни "
-    "кроме чем ли правда верно известно значит"
+    "кроме чем ли правда верно известно значит понятно ясно"
 )
 # «как я уже сказала», «как и раньше», «как будто»: «как» as a conjunction, not a question word.
 _RU_KAK_CONJUNCTION = frozenset({"я", "мы", "и", "будто", "бы", "только"})
@@ -539,6 +551,9 @@ _RU_EMBEDDING = (
     | _ws("кто-то кто-нибудь что-то что-нибудь никто ничего все всех всем такой такие такого человек люди")
 )
 _RU_COORD = frozenset({"и", "или"})
+# «Откуда вы, из какой страны?»: a «какой» phrase after a wh- question restates it.
+_RU_APPOSITION_WH = _ws("какой какая какое какие какого какую каком каким какими каких какому чей чья чье чьи")
+_RU_PERSONAL = _ws("я мы вы ты он она они оно меня мне нас нам вас вам тебя тебе его ему её ее ей их им")
 _RU_PREPOSITIONS = _ws("с у в во на о об по для от до из за к")
 # «как» and «что» can ask for a story («расскажите, как ...»); the other wh- words ask for a detail.
 _RU_OPEN_WH = frozenset({"как", "что"})
@@ -552,6 +567,13 @@ _RU_ECHO_PREFIXES = ("сказал", "говорил", "упомянул", "уп
 _RU_WHAT_SUBJECTS = _ws("вы ты он она они оно это там случилось произошло было")
 _RU_APOLOGY = _ws("простите извините прости извини спасибо сочувствую понимаю жаль")
 # Adverbs that look like neuter past-tense verbs (-ло): «тяжело» is a state, not an event.
+# «Тебе, наверное, очень тяжело» (no «?») is empathy about a state; «вас, наверное, били» presumes an event.
+_RU_FEELINGS = _ws(
+    "тяжело трудно страшно непросто нелегко одиноко больно обидно грустно плохо сложно тревожно стыдно "
+    "неприятно жутко горько тоскливо тяжко страшновато устали устал устала напуганы напугана напуган "
+    "испугались испугалась испугался боитесь боишься волнуетесь волнуешься переживаете переживаешь"
+)
+_RU_WAS = _ws("было был была были")
 _RU_LO_ADVERBS = _ws("тяжело тепло светло мало весело зло смело умело пошло бело кругло гнило")
 _RU_OBJECT_PRONOUNS = _ws("их его её ее им ему ей")
 _RU_CLAUSE_PRONOUNS = _ws(
@@ -685,7 +707,7 @@ _EN_INSERTIONS = _phrases(
     "to your knowledge", "as far as you know", "for me", "for example", "honestly", "exactly",
     "do you happen to know", "would you happen to know", "would you know", "if you know", "by any chance",
     "any idea", "do you reckon", "you reckon", "what do you think", "in your own time", "at your own pace",
-    "when you're ready",
+    "when you're ready", "if you don't mind", "if you don't mind me asking", "if i may ask", "if i may",
 )
 _EN_INSERTION_STARTS = _phrases(
     "from what", "based on what", "judging by", "judging from",
@@ -807,7 +829,7 @@ class _English:
                 return n - k, f"tag ending ', {' '.join(phrase)}?'"
         last = w[-1]
         comma_before_last = (n - 1) in s.commas
-        if last in _EN_TAG_WORDS_NO_COMMA and n - 1 >= 3 and w[0] not in _EN_WH_TURN:
+        if last in _EN_TAG_WORDS_NO_COMMA and n - 1 >= 3 and w[0] not in _EN_WH_TURN and w[-2] not in _EN_RIGHT_NOT_TAG:
             return n - 1, f"tag ending ', {last}?'"
         if last in _EN_TAG_WORDS_COMMA and comma_before_last and n - 1 >= 2:
             return n - 1, f"tag ending ', {last}?'"
@@ -817,6 +839,8 @@ class _English:
             head = w[body_start] if body_start < n - 2 else ""
             declarative = head not in _EN_WH and head not in _EN_AUX and head not in _EN_NEG_AUX
             negative_body = any(x in ("never", "not", "no") or x.endswith("n't") for x in w[: n - 2])
+            if head in _EN_CONDITION_HEADS and aux in _EN_AUX and not negative_body:
+                return None  # "If you wanted to quit, could you?": an ordinary yes/no question
             if (n - 2) in s.commas or (declarative and (aux in _EN_NEG_AUX or negative_body)):
                 return n - 2, f"tag ending ', {aux} {pron}?'"
         return None
@@ -859,6 +883,12 @@ class _English:
             if conj and in_frame and not comma and w[i - 1] in _EN_WH:
                 i += 1  # "tell me how and when you get paid": one request naming two details
                 continue
+            if not (conj or comma) and self.condition_break(w, start, i):
+                spans.append((start, i, alt, True))  # the condition is subordinate; the inversion asks
+                start, alt = i, False
+                in_frame = False
+                i += 1
+                continue
             if not (conj or comma) and not s.terminal and self.unpunctuated_break(w, start, i):
                 spans.append((start, i, alt, False))
                 start, alt = i, False
@@ -872,6 +902,16 @@ class _English:
                     j += 1
                 is_or = w[j - 1] == "or" if conj else False
                 strong = (in_frame and conj) or i in s.colons
+                if comma and not conj and self.apposition(s, start, j):
+                    i += 1  # "Where are you from, which country?": the same question, narrowed
+                    continue
+                # "who booked the rooms and for how long": a clause, then a second wh- phrase of its own
+                prep_wh = conj and j + 1 < len(w) and w[j] in _EN_PREPOSITIONS and w[j + 1] in _EN_WH
+                if prep_wh and w[i - 1] not in _EN_WH and not in_frame:
+                    spans.append((start, i, alt, False))
+                    start, alt = j, is_or
+                    i = j + 1
+                    continue
                 if j < len(w) and self.is_starter(w, j, strong, comma):
                     spans.append((start, i, alt, comma and not conj))
                     start, alt = j, is_or
@@ -881,6 +921,25 @@ class _English:
             i += 1
         spans.append((start, len(w), alt, False))
         return spans
+
+    def condition_break(self, w: Sequence[str], start: int, i: int) -> bool:
+        """Say whether an "if ..." clause ends at an inverted ``w[i]`` ("if you asked would they give it")."""
+        if w[i] not in _EN_MAIN_AUX or i + 1 >= len(w) or w[i + 1] not in _EN_PRONOUNS or i - start < 3:
+            return False
+        head = start + self.skip_fillers(w[start:i])
+        return head < i and w[head] in _EN_CONDITION_HEADS and w[i - 1] not in _EN_AUX_ALL
+
+    def apposition(self, s: _Sentence, start: int, j: int) -> bool:
+        """Say whether the comma segment at ``j`` only narrows a wh- question before it ("..., which country?")."""
+        w = s.words
+        end = next((k for k in range(j + 1, len(w)) if k in s.commas), len(w))
+        seg = w[j:end]
+        if seg[:1] and seg[0] in _EN_PREPOSITIONS:
+            seg = seg[1:]
+        head = start + self.skip_fillers(w[start:j])
+        if not (2 <= len(seg) <= 3 and seg[0] in _EN_APPOSITION_WH and head < j and w[head] in _EN_WH):
+            return False
+        return _EN_AUX_ALL.isdisjoint(seg) and _EN_PRONOUNS.isdisjoint(seg)
 
     def unpunctuated_break(self, w: Sequence[str], start: int, i: int) -> bool:
         """Say whether an unpunctuated statement ends at ``w[i]`` ("u mentioned a debt how much was it")."""
@@ -963,6 +1022,9 @@ class _English:
         label = f"'{_quote(words[c.start : idx + 2], 5)}'"
         if kind == "tell" and "truth" in tail[:3]:
             return _stmt("demand for 'the truth'")
+        if verb in ("say", "saying") and tail[:1] in (["no"], ["yes"]):
+            return None  # "could you say no?": refusing, not a request to tell
+
         seen_noun = False
         for t, tok in enumerate(tail):
             if tok in _EN_TAIL_SKIP:
@@ -1083,6 +1145,10 @@ class _English:
             return _q(OPTION_POSING, f"yes/no question opening with '{head}'")
         if c.qmark and body[-1] in _EN_WH:
             return _q(DIRECTIVE, f"echo wh- question '... {body[-1]}?'")
+        if c.qmark and body == _EN_YOU_ARE:
+            return _q(DIRECTIVE, "elliptical 'you are?' (asks who the person is)")
+        if c.qmark and len(body) <= 3 and body[-1] in _EN_NAMED_DETAILS and _EN_OWNERS.issuperset(body[:-1]):
+            return _q(DIRECTIVE, f"bare detail question '{' '.join(body)}?'")
         if c.qmark:
             if choice:
                 return _q(OPTION_POSING, "either/or choice ('... or ...?')")
@@ -1134,6 +1200,13 @@ def _ru_past(word: str) -> bool:
         and word.endswith(("л", "ла", "ло", "ли", "лся", "лась", "лись"))
         and word not in _RU_LO_ADVERBS
     )
+
+
+def _ru_empathy(words: Sequence[str]) -> bool:
+    """Say whether words name a feeling and no event («тебе, наверное, тяжело», «вы, наверное, устали»)."""
+    if _RU_FEELINGS.isdisjoint(words):
+        return False
+    return all(x in _RU_FEELINGS or x in _RU_WAS for x in words if _ru_past(x))
 
 
 def _ru_complement(word: str) -> bool:
@@ -1209,8 +1282,8 @@ class _Russian:
                 wh_i = k
                 break
         if after_conj:
-            if wh_i >= 0:
-                return True
+            if wh_i >= 0 and not (wh_i > i and wh_i in s.commas):
+                return True  # (but «... и условий, когда вас принимали»: the «когда» clause is subordinate)
             if after_comma and s.qmark and self.is_frame_clause(w[start:i]):
                 return True  # «Расскажите про дом, и двери там запирались?»
             return after_comma and tok in _RU_CLAUSE_PRONOUNS
@@ -1271,7 +1344,9 @@ class _Russian:
         while i < len(w):
             conj = w[i] in ("и", "а", "но", "или", "либо")
             comma = i in s.commas
-            coordinated = conj and not comma and w[i - 1] in _RU_WH and i + 1 < len(w) and w[i + 1] in _RU_WH
+            nxt = w[i + 1] if i + 1 < len(w) else ""
+            second = nxt in _RU_WH or (nxt in _RU_PREPOSITIONS and i + 2 < len(w) and w[i + 2] in _RU_WH)
+            coordinated = conj and not comma and w[i - 1] in _RU_WH and second  # «как и когда», «где и с кем»
             if coordinated and self.is_frame_clause(w[start:i]):
                 i += 1  # «Скажите, как и когда вам платят?»: one request naming two details
                 continue
@@ -1281,6 +1356,9 @@ class _Russian:
                     conj = True
                     j += 1
                 is_or = conj and w[j - 1] in _RU_CHOICE
+                if comma and not conj and self.apposition(s, start, j):
+                    i += 1  # «Откуда вы, из какой страны?»: the same question, narrowed
+                    continue
                 if self.is_starter(s, j, start, comma, conj or i in s.colons):
                     spans.append((start, i, alt, comma and not conj))
                     start, alt = j, is_or
@@ -1289,6 +1367,17 @@ class _Russian:
             i += 1
         spans.append((start, len(w), alt, False))
         return spans
+
+    def apposition(self, s: _Sentence, start: int, j: int) -> bool:
+        """Say whether the comma segment at ``j`` only narrows a wh- question before it («, из какой страны»)."""
+        w = s.words
+        end = next((k for k in range(j + 1, len(w)) if k in s.commas), len(w))
+        seg = w[j:end]
+        if seg[:1] and seg[0] in _RU_PREPOSITIONS:
+            seg = seg[1:]
+        if not (2 <= len(seg) <= 3 and seg[0] in _RU_APPOSITION_WH):
+            return False
+        return self.wh_at(w, start + self.skip_fillers(w[start:j])) >= 0 and _RU_PERSONAL.isdisjoint(seg)
 
     def subordinate(self, c: _Clause) -> bool:
         """Say whether a leading clause only sets the scene («Когда вы приехали, ...», «А что насчёт X»)."""
@@ -1479,6 +1568,10 @@ class _Russian:
         """
         if any(x in _RU_REASSURANCE for x in body) or any(x in _RU_FIRST_PERSON for x in body):
             return ""
+        if any(x in ("наверное", "наверно") for x in body) and _ru_empathy(body):
+            return ""  # «тебе наверное очень тяжело сейчас»: empathy, not a question
+        if body[0] in ("понятно", "ясно") and len(body) > 1 and body[1] == "что":
+            return ""  # «понятно, что вы переживаете»: acknowledging a feeling
         for k, x in enumerate(body[:-1]):
             if x in _RU_MODALS and body[k + 1] == "не":
                 return ""  # «можешь не отвечать»: permission
@@ -1506,7 +1599,7 @@ class _Russian:
             zhe = w == "же" and i > 0 and words[i - 1] not in _RU_ZHE_NOT_AFTER
             if zhe and (question or any(_ru_past(x) for x in words)) and self.wh_at(words, c.start) < 0:
                 return _q(SUGGESTIVE, "particle «же»")
-            if w in ("наверное", "наверно") and question:
+            if w in ("наверное", "наверно") and question and (c.qmark or not _ru_empathy(words)):
                 return _q(SUGGESTIVE, "«наверное» in a question")
             must_be = w == "должно" and i + 1 < len(words) and words[i + 1] == "быть"
             # «Вас, должно быть, били» presumes an event; «Вам, должно быть, тяжело» is empathy.
@@ -1566,8 +1659,23 @@ _GENERIC = _Generic()
 # ---------------------------------------------------------------------------------------------------- combine
 
 
+def _purpose(words: Sequence[str], lang: str) -> bool:
+    """Say whether a sentence explains the interviewer's purpose ("I was sent to find out whether ...")."""
+    heads, markers, verbs = _PURPOSE[lang]
+    if not words or words[0] not in heads:
+        return False
+    window = words[:PURPOSE_WINDOW]
+    for k, x in enumerate(window):
+        if x in verbs:
+            return not markers.isdisjoint(window[:k])
+    return False
+
+
 def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: bool) -> list[_Verdict]:
     s = _drop_insertions(s, rules.insertions, rules.insertion_starts, rules.insertion_heads)
+    if not s.qmark and _purpose(s.words[rules.skip_fillers(s.words) :], rules.lang):
+        # «Меня направили выяснить, платят ли ...»: information about the visit, not an indirect question
+        return [_stmt("explains the purpose of the interview")]
     tag = rules.tag(s)
     tag_cue = ""
     if tag is not None:
@@ -1614,6 +1722,21 @@ def _classify_sentence(rules: _English | _Russian, s: _Sentence, unpunctuated: b
     return verdicts
 
 
+# How far into a sentence the purpose verb of "I was sent here to find out whether ..." may stand.
+PURPOSE_WINDOW = 8
+_PURPOSE: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    LANG_EN: (
+        _ws("i i'm we we're my our the i've we've"),
+        _ws("sent here job task purpose role aim goal came asked mission"),
+        _ws("find check establish understand learn see"),
+    ),
+    LANG_RU: (
+        _ws("я мы меня нас моя наша мой наш наше моё мое нам мне"),
+        _ws("направили прислали здесь задача цель работа пришли приехали пришел пришла поручили попросили чтобы"),
+        _ws("выяснить узнать проверить разобраться убедиться понять установить посмотреть"),
+    ),
+}
+
 _AFTERTHOUGHTS = frozenset(
     {
         ("do", "you", "know"), ("you", "know"), ("do", "you", "remember"), ("do", "you", "think"),
@@ -1633,9 +1756,12 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
     return not verbs.isdisjoint(body) and allowed.issuperset(body)
 
 
-_EN_BARE_FRAME_WORDS = _EN_TELL_VERBS | _EN_FRAME_PREFIX | {"me", "us", "please"}
-_RU_BARE_FRAME_VERBS = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS
-_RU_BARE_FRAME_WORDS = _RU_BARE_FRAME_VERBS | _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | {"мне", "пожалуйста"}
+_EN_BARE_FRAME_WORDS = _EN_TELL_VERBS | _EN_FRAME_PREFIX | _ws("me us please this honestly frankly straight")
+_RU_BARE_FRAME_VERBS = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS | _ws("ответьте ответь")
+# «Скажите так: ...?», «Ответьте просто: ...?», «Скажите честно: ...?» only open the question after them.
+_RU_BARE_FRAME_WORDS = (
+    _RU_BARE_FRAME_VERBS | _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | _ws("мне пожалуйста так честно просто прямо откровенно")
+)
 
 
 def classify(text: str, lang: str = "auto") -> Classification:
@@ -1659,12 +1785,19 @@ def classify(text: str, lang: str = "auto") -> Classification:
         return _result(OTHER, "no words", language, 0)
     unpunctuated = all(s.terminal == "" for s in sentences)
     verdicts: list[_Verdict] = []
-    for s in sentences:
+    for k, s in enumerate(sentences):
+        if rules is _ENGLISH and k + 1 < len(sentences) and sentences[k + 1].qmark and _you_are(s):
+            continue  # "and you are? your name?": the next question spells out the same request
         if isinstance(rules, _Generic):
             verdicts.append(rules.classify_sentence(s))
         else:
             verdicts.extend(_classify_sentence(rules, s, unpunctuated))
     return _combine(verdicts, language)
+
+
+def _you_are(s: _Sentence) -> bool:
+    """Say whether a sentence is only the elliptical "(and) you are?"."""
+    return s.qmark and s.words[_ENGLISH.skip_fillers(s.words) :] == _EN_YOU_ARE
 
 
 def _combine(verdicts: Sequence[_Verdict], language: str) -> Classification:

@@ -17,14 +17,16 @@ TYPES = {t.value for t in QuestionType}
 
 # Floors per set: (overall, each language). Every set scores 100% after tuning; first-contact figures are in
 # docs/analysis.md (held-out 94.8%, blind 94.2%, persona authors' set 66.7% before its fixes, its blind
-# check 90.3%). The floors leave room for harmless drift, not for regressions; the small blind check (62
-# items) gets a little more room because one miss there costs 1.6 points.
+# check 90.3%; the authors' second-round set 52.0% before its fixes). The floors leave room for harmless
+# drift, not for regressions; the small blind check (62 items) gets a little more room because one miss there
+# costs 1.6 points.
 FLOORS: dict[str, tuple[float, float]] = {
     "questions.tsv": (0.97, 0.95),
     "questions_heldout.tsv": (0.97, 0.95),
     "questions_blind.tsv": (0.97, 0.95),
     "questions_authors.tsv": (0.97, 0.95),
     "questions_authors_blind.tsv": (0.95, 0.92),
+    "questions_authors2.tsv": (0.97, 0.95),
 }
 EVAL_SETS = tuple(FLOORS)
 
@@ -255,6 +257,65 @@ def test_russian_types(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("lang", "text", "expected"), AUTHOR_CASES, ids=[t for _, t, _ in AUTHOR_CASES])
 def test_lead_ins_hedges_and_frames_are_not_second_questions(lang: str, text: str, expected: str) -> None:
+    got = classify(text, lang)
+    assert (got.question_type, got.lang) == (expected, lang)
+
+
+# The persona authors' second round (questions_authors2.tsv), with guards that the real cases still hold.
+AUTHOR2_CASES = [
+    # "right" as a noun is no tag; a real tag still leads
+    ("en", "You can stop this conversation at any time, it is your right", "other"),
+    ("en", "If you want a break, just tell me, that is your right.", "other"),
+    ("en", "He hit you, right?", "suggestive"),
+    ("en", "you hit him right", "suggestive"),
+    # a positive auxiliary after an if-clause is the main question; a negative tag still leads
+    ("en", "If you wanted to quit and go home tomorrow, could you?", "option_posing"),
+    ("en", "if you asked for your passport back would they give it to you", "option_posing"),
+    ("en", "If your boss told you to stay late, could you say no?", "option_posing"),
+    ("en", "You could leave if you wanted to, couldn't you?", "suggestive"),
+    # «наверное» about a feeling in a statement is empathy; about an event, or with «?», it leads
+    ("ru", "тебе наверное очень тяжело сейчас", "other"),
+    ("ru", "наверное вы очень устали с дороги", "other"),
+    ("ru", "понятно что вы переживаете за свою работу", "other"),
+    ("ru", "Вас, наверное, там били?", "suggestive"),
+    ("ru", "вас наверное били", "suggestive"),
+    ("ru", "Вам, наверное, тяжело об этом говорить?", "suggestive"),
+    # a subordinate «когда»/«что» clause and a «какой» apposition are not second questions
+    ("ru", "Было ли что-то оформлено письменно насчёт зарплаты и условий, когда вас принимали на работу?",
+     "option_posing"),
+    ("ru", "Было ли понятно, сколько вам будут платить, когда вы соглашались?", "option_posing"),
+    ("ru", "А откуда вы родом, из какой страны, если не секрет?", "directive"),
+    ("en", "Where are you from, which country?", "directive"),
+    ("en", "what was the plan when u came here, what job", "directive"),
+    ("ru", "Где ваши документы, кто их забрал?", "multiple"),
+    ("en", "Where are you from, what is your job?", "multiple"),
+    # a bare frame before a colon opens the question after it
+    ("ru", "Скажите так: вы можете уходить со двора и приходить, когда захотите?", "option_posing"),
+    ("ru", "Ответьте просто: вы можете уйти, когда захотите?", "option_posing"),
+    ("en", "Tell me this: were you paid every month?", "option_posing"),
+    # two requests for two different facts are multiple; a wh- pair inside a frame is one request
+    ("en", "who booked the rooms and for how long", "multiple"),
+    ("ru", "кто бронировал комнаты и на какой срок", "multiple"),
+    ("en", "can you tell me your name and how old you are", "multiple"),
+    ("ru", "как вас зовут и сколько вам лет", "multiple"),
+    ("ru", "Скажите, где и с кем вы жили?", "directive"),
+    ("en", "Could you tell me where and with whom you stayed?", "directive"),
+    # one request restated; a named detail asked without a verb
+    ("en", "and you are? your name?", "directive"),
+    ("en", "your age?", "directive"),
+    ("en", "any contract? paper with your signature?", "multiple"),
+    # the interviewer's purpose is information, not an indirect question; "I'd like to find out" asks
+    ("ru", "Меня направили сюда выяснить, платят ли работникам этого объекта и обращаются ли с ними по закону.",
+     "other"),
+    ("ru", "Я здесь, чтобы узнать, всё ли у вас в порядке.", "other"),
+    ("en", "I was sent to find out whether the workers here are paid and treated fairly.", "other"),
+    ("en", "I'd like to know whether you get paid on time.", "option_posing"),
+    ("ru", "Я хочу узнать, платят ли вам вовремя?", "option_posing"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), AUTHOR2_CASES, ids=[t for _, t, _ in AUTHOR2_CASES])
+def test_persona_authors_second_round(lang: str, text: str, expected: str) -> None:
     got = classify(text, lang)
     assert (got.question_type, got.lang) == (expected, lang)
 
