@@ -571,7 +571,8 @@ _RU_APOLOGY = _ws("простите извините прости извини �
 _RU_FEELINGS = _ws(
     "тяжело трудно страшно непросто нелегко одиноко больно обидно грустно плохо сложно тревожно стыдно "
     "неприятно жутко горько тоскливо тяжко страшновато устали устал устала напуганы напугана напуган "
-    "испугались испугалась испугался боитесь боишься волнуетесь волнуешься переживаете переживаешь"
+    "испугались испугалась испугался боитесь боишься волнуетесь волнуешься переживаете переживаешь "
+    "скучаете скучаешь грустите грустишь"
 )
 _RU_WAS = _ws("было был была были")
 _RU_LO_ADVERBS = _ws("тяжело тепло светло мало весело зло смело умело пошло бело кругло гнило")
@@ -1757,7 +1758,7 @@ def _bare_frame(rules: _English | _Russian, c: _Clause) -> bool:
 
 
 _EN_BARE_FRAME_WORDS = _EN_TELL_VERBS | _EN_FRAME_PREFIX | _ws("me us please this honestly frankly straight")
-_RU_BARE_FRAME_VERBS = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS | _ws("ответьте ответь")
+_RU_BARE_FRAME_VERBS = _RU_TELL_VERBS | _RU_INV_VERBS | _RU_ASK_VERBS | _ws("ответьте ответь спрошу")
 # «Скажите так: ...?», «Ответьте просто: ...?», «Скажите честно: ...?» only open the question after them.
 _RU_BARE_FRAME_WORDS = (
     _RU_BARE_FRAME_VERBS | _RU_FRAME_PREFIX | _RU_ASK_OBJECTS | _ws("мне пожалуйста так честно просто прямо откровенно")

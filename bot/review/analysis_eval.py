@@ -21,7 +21,7 @@ from bot.persona.model import RECOMMENDED_TYPES, QuestionType
 DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
 # The tuning set, the held-out set (scored once before it was used for fixes), the blind set (likewise), the
 # persona authors' set (their reported misclassifications and variants), its blind check (likewise) and the
-# authors' second-round set (written and scored before the fixes it prompted).
+# authors' second-round set (written and scored before the fixes it prompted) and its blind check.
 DEFAULT_SETS: tuple[Path, ...] = (
     DATA_DIR / "questions.tsv",
     DATA_DIR / "questions_heldout.tsv",
@@ -29,6 +29,7 @@ DEFAULT_SETS: tuple[Path, ...] = (
     DATA_DIR / "questions_authors.tsv",
     DATA_DIR / "questions_authors_blind.tsv",
     DATA_DIR / "questions_authors2.tsv",
+    DATA_DIR / "questions_authors2_blind.tsv",
 )
 LABELS: tuple[str, ...] = tuple(t.value for t in QuestionType)
 # Column headings short enough for the matrix to fit a phone screen.
