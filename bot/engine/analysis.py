@@ -884,7 +884,7 @@ class _English:
             if conj and in_frame and not comma and w[i - 1] in _EN_WH:
                 i += 1  # "tell me how and when you get paid": one request naming two details
                 continue
-            if not (conj or comma) and self.condition_break(w, start, i):
+            if w[i] in _EN_MAIN_AUX and not (conj or comma) and self.condition_break(w, start, i):
                 spans.append((start, i, alt, True))  # the condition is subordinate; the inversion asks
                 start, alt = i, False
                 in_frame = False
@@ -1345,9 +1345,7 @@ class _Russian:
         while i < len(w):
             conj = w[i] in ("и", "а", "но", "или", "либо")
             comma = i in s.commas
-            nxt = w[i + 1] if i + 1 < len(w) else ""
-            second = nxt in _RU_WH or (nxt in _RU_PREPOSITIONS and i + 2 < len(w) and w[i + 2] in _RU_WH)
-            coordinated = conj and not comma and w[i - 1] in _RU_WH and second  # «как и когда», «где и с кем»
+            coordinated = conj and not comma and w[i - 1] in _RU_WH and self.second_wh(w, i + 1)
             if coordinated and self.is_frame_clause(w[start:i]):
                 i += 1  # «Скажите, как и когда вам платят?»: one request naming two details
                 continue
@@ -1368,6 +1366,11 @@ class _Russian:
             i += 1
         spans.append((start, len(w), alt, False))
         return spans
+
+    def second_wh(self, w: Sequence[str], k: int) -> bool:
+        """Say whether a wh- word, maybe after a preposition, stands at ``w[k]`` («как и когда», «где и с кем»)."""
+        nxt = w[k] if k < len(w) else ""
+        return nxt in _RU_WH or (nxt in _RU_PREPOSITIONS and k + 1 < len(w) and w[k + 1] in _RU_WH)
 
     def apposition(self, s: _Sentence, start: int, j: int) -> bool:
         """Say whether the comma segment at ``j`` only narrows a wh- question before it («, из какой страны»)."""
