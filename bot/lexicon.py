@@ -1,7 +1,7 @@
 """The dictionary of real words that typo correction leaves alone, loaded once from pyspellchecker's word lists.
 
-A trainee's "in the course of" must not be "corrected" to a persona's "court": a real, reasonably frequent English
-word is taken as typed, and so are the built-in frequent Russian words and indefinite pronouns («кто-нибудь»).
+A trainee's "in the course of" must not be "corrected" to a persona's "court", nor «несколько» to «сколько»: a
+real, reasonably frequent English or Russian word is taken as typed (a Russian one may still change its ending).
 Rare words (below ``MIN_FREQUENCY``) still get corrected, so "foremen" reaches "foreman". The engine receives the
 result through ``CompiledPersona(lexicon=...)``; this module does the file reading the engine may not.
 """
@@ -16,10 +16,10 @@ from bot.engine.matcher import COMMON_WORDS, Lexicon
 
 log = logging.getLogger(__name__)
 
-# Occurrences per word in the English list below which a word is treated as a likely typo target, not a word.
-# Russian is left to the built-in frequent words: its list is small and Snowball conflates fewer inflections, so
-# the corrector's reach across endings («защите» -> «защита») helps more than it harms there.
-MIN_FREQUENCY = {"en": 500}
+# Occurrences per word below which a word is treated as a likely typo target, not a word. Every word of the
+# (smaller) Russian list counts. The engine still lets a real Russian word change its ending, because Snowball
+# leaves some case forms apart («перерыва», «перерыв»), but not become another word («несколько», «сколько»).
+MIN_FREQUENCY = {"en": 500, "ru": 1}
 # Indefinite pronouns are written with a hyphen and missing from the Russian list, yet frequent in questions.
 EXTRA_RU = frozenset(
     f"{base}-{suffix}"

@@ -28,6 +28,9 @@ def with_rule(term: str, language: str = "en") -> CompiledPersona:
         ("passport", "where is your pasport", True, "en"),  # and so are typos
         ("что-нибудь", "кто-нибудь знает?", False, "ru"),
         ("паспорт", "где ваш паспотр", True, "ru"),
+        ("сколько месяцев", "несколько месяцев назад", False, "ru"),  # a real word does not become another
+        ("контракт", "дайте ваши контакты", False, "ru"),
+        ("день отдых", "бывает ли у них день отдыха", True, "ru"),  # but may change its ending
     ],
 )
 def test_real_words_are_taken_as_typed(term: str, said: str, fires: bool, language: str) -> None:

@@ -25,6 +25,10 @@ PHRASE_MAX_GAP = 1
 FREE_ORDER_SLACK = 1
 FREE_ORDER_MIN_WORDS = 3
 FREE_ORDER_MIN_STEM = 4
+# A real Russian word may be corrected only into a word sharing all but its last two letters, at least four.
+SAME_WORD_MIN_PREFIX = 4
+SAME_WORD_ENDING = 2
+SAME_WORD_MIN_STEM = 3
 # Prefix of an exact term: the word as written, neither stemmed nor typo-corrected ("=заем" does not match "за").
 EXACT = "="
 
@@ -261,12 +265,15 @@ class CompiledPersona:
         corrected: list[str] = []
         corrections: dict[str, str] = {}
         for tok, stem in zip(tokens, stems, strict=True):
-            if stem in self.vocabulary or tok in self.lexicon:
+            real = tok in self.lexicon
+            if stem in self.vocabulary or (real and not is_cyrillic(tok)):
                 corrected.append(stem)
                 continue
             # Correct the surface form first: a typo can change how a word stems ("workin" vs "work").
             surface = self.surface_vocabulary.correct(tok)
             fixed = self.stemmer.stem(surface) if surface is not None else self.vocabulary.correct(stem)
+            if fixed is not None and real and not _same_word(stem, fixed):
+                fixed = None  # a real Russian word may only change its ending («перерыва» -> «перерыв»)
             if fixed is not None and fixed != stem:
                 corrections[tok] = fixed
                 corrected.append(fixed)
@@ -283,6 +290,19 @@ class CompiledPersona:
             if found:
                 hits |= found
         return [self.rules[i] for i in sorted(hits)]
+
+
+def _same_word(stem: str, other: str) -> bool:
+    """Say whether two stems differ only in their last letters, as Russian case endings Snowball missed do.
+
+    Snowball sometimes cuts one form shorter than another («отдых» -> «отд», «отдыха» -> «отдых»), so the shorter
+    stem may be a prefix of the longer one.
+    """
+    short, long_ = sorted((stem, other), key=len)
+    if len(short) < SAME_WORD_MIN_STEM:
+        return False
+    keep = min(len(short), max(SAME_WORD_MIN_PREFIX, len(long_) - SAME_WORD_ENDING))
+    return short[:keep] == long_[:keep]
 
 
 def _has_sequence(stems: list[str], seq: Stems) -> bool:
