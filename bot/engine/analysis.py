@@ -7,23 +7,31 @@ Pipeline:
    "скока" -> "сколько") and long cue words are corrected for one or two typos.
 2. The text is cut into sentences at ``? ! . ;`` and line breaks; a sentence ending in ``?`` is a question.
 3. Hedges and inserted phrases set off by commas ("..., do you know?", "in your own words", "from what
-   you've seen, ...", «насколько вы знаете», «судя по тому, что ...») are cut out: they ask nothing.
+   you've seen, ...", «насколько вы знаете», «судя по тому, что ...») are cut out: they ask nothing. A
+   sentence without "?" that states the interviewer's purpose ("I was sent to find out whether ...",
+   «Меня направили выяснить, платят ли ...») is a statement as a whole.
 4. A tag ending (", didn't he?", ", right?", «, да?», «не так ли?») is taken off the sentence and remembered.
+   "..., that is your right." and "If you wanted to quit, could you?" end in no tag.
 5. A sentence is cut into clauses at commas and conjunctions, but only where a new question starts there
    ("..., and did he...", "... и кто ...", "..., how did you..."). A clause starting "or"/«или» is an
    alternative, not a new question. Not a new question: an embedded clause after a verb of knowing or
    saying («что он сказал, кем ...», «вы замечали, есть ли ...»), two wh- words naming the details of one
-   request ("tell me how and when ..."). A leading "When you arrived, ..." or "What about X, ..." clause is
-   subordinate and dropped; so is a bare "Tell me, ...". A Russian statement before a wh- question («Вы
-   упомянули долг, сколько ...?») and an apology or first-person preface («Простите за вопрос, но ...») do
-   not share the question's «?».
+   request ("tell me how and when ..."), a subordinate «..., когда ...» after a noun, an apposition that
+   narrows the question ("Where are you from, which country?"). Two requests for two facts joined by
+   and/и are two clauses ("who booked the rooms and for how long"). A leading "When you arrived, ..." /
+   "if you asked would they ..." or "What about X, ..." clause is subordinate and dropped; so is a bare
+   "Tell me, ..." or «Скажите так: ...». A Russian statement before a wh- question («Вы упомянули долг,
+   сколько ...?») and an apology or first-person preface («Простите за вопрос, но ...») do not share the
+   question's «?».
 6. Each clause is classified by the first rule that fires: facilitator or continuation prompt, suggestive
    marker, invitation frame (tell/describe/explain, «расскажите/опишите»; "tell me whether/where" are faux
    invitations; "let's talk about" and «хочу спросить про» are signposts), welfare or procedural check, wh-
    question, yes/no question (auxiliary first, «ли»), intonation question, otherwise a statement.
-7. The utterance's type: suggestive if any clause is suggestive (a leading question taints the turn, and only
-   that matters for contaminated disclosure); otherwise multiple if two or more clauses are questions, where
-   a signpost counts only when nothing else asks; otherwise the single question's type; otherwise ``other``.
+   «наверное» about a feeling in a statement is empathy, not a leading question.
+7. The utterance's type ("and you are?" before another question is dropped first): suggestive if any
+   clause is suggestive (a leading question taints the turn, and only that matters for contaminated
+   disclosure); otherwise multiple if two or more clauses are questions, where a signpost counts only when
+   nothing else asks; otherwise the single question's type; otherwise ``other``.
 
 Everything here is pure and deterministic.
 """
