@@ -33,6 +33,7 @@ lint: install
 bench: install
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.e2e
+	$(BIN)/python -m benchmarks.storage
 
 schema: install
 	$(BIN)/python -c "from bot.persona.loader import write_schema; write_schema()"

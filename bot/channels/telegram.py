@@ -763,14 +763,19 @@ class TelegramChannel:
         return result if isinstance(result, Message) else None
 
     async def _say_replies(self, context: Context, chat_id: int, replies: Sequence[str]) -> None:
-        """Send persona replies in order, each after a typing action and a pause in step with its length."""
-        for reply in replies:
-            await self._deliver(
-                lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING),
-                "sendChatAction",
-                essential=False,
-            )
+        """Send persona replies in order, each after a typing action and a pause in step with its length.
+
+        With the delay off (scale 0) only the first reply gets a typing action: with no pause after it, a typing
+        indicator per message shows the trainee nothing and costs a Bot API call each.
+        """
+        for index, reply in enumerate(replies):
             delay = typing_delay(reply, self.settings.delay_scale)
+            if delay or index == 0:
+                await self._deliver(
+                    lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING),
+                    "sendChatAction",
+                    essential=False,
+                )
             if delay:
                 await asyncio.sleep(delay)
             await self._send(context, chat_id, reply)
