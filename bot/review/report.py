@@ -24,6 +24,7 @@ import base64
 import hashlib
 import inspect
 import logging
+import shutil
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -613,38 +614,79 @@ def cohort_row(
     )
 
 
-def render_cohort_index(rows: Iterable[CohortRow], language: str = DEFAULT_LANGUAGE) -> str:
-    """Return the cohort index: one sortable row per session, linking to the session reports."""
-    lang = language if language in SUPPORTED else DEFAULT_LANGUAGE
-    views = []
-    for row in rows:
-        share = row.recommended_share
-        views.append(
-            {
-                "id": row.session_id,
-                "trainee": row.trainee,
-                "persona": row.persona,
-                "date": format_time(row.started_at),
-                "date_value": to_utc(row.started_at).isoformat(),
-                "turns": row.turns,
-                "share": format_share(share) if share is not None else "–",
-                "share_value": f"{share:.4f}" if share is not None else "-1",
-                "facts": f"{row.facts_found} / {row.facts_total}"
-                if row.facts_total is not None
-                else str(row.facts_found),
-                "facts_value": row.facts_found,
-                "status": t(lang, f"status_{row.status}") if row.status in ("open", "ended") else row.status,
-                "href": row.href,
-            }
-        )
+def _row_view(row: CohortRow, lang: str) -> dict[str, Any]:
+    """Return the template values of one cohort row."""
+    share = row.recommended_share
+    return {
+        "id": row.session_id,
+        "trainee": row.trainee,
+        "persona": row.persona,
+        "date": format_time(row.started_at),
+        "date_value": to_utc(row.started_at).isoformat(),
+        "turns": row.turns,
+        "share": format_share(share) if share is not None else "–",
+        "share_value": f"{share:.4f}" if share is not None else "-1",
+        "facts": f"{row.facts_found} / {row.facts_total}" if row.facts_total is not None else str(row.facts_found),
+        "facts_value": row.facts_found,
+        "status": t(lang, f"status_{row.status}") if row.status in ("open", "ended") else row.status,
+        "href": row.href,
+    }
+
+
+def _cohort_page(lang: str, rows: list[dict[str, Any]], stream_marker: str | None = None) -> str:
     return _page(
         "cohort.html.j2",
         "sort.js.j2",
         lang=lang,
         L=lambda key, **params: report_label(lang, key, **params),
         title=report_label(lang, "cohort_title"),
-        rows=views,
+        rows=rows,
+        stream_marker=Markup(stream_marker) if stream_marker else None,
     )
+
+
+def render_cohort_index(rows: Iterable[CohortRow], language: str = DEFAULT_LANGUAGE) -> str:
+    """Return the cohort index: one sortable row per session, linking to the session reports."""
+    lang = language if language in SUPPORTED else DEFAULT_LANGUAGE
+    return _cohort_page(lang, [_row_view(row, lang) for row in rows])
+
+
+class CohortIndexWriter:
+    """Write ``index.html`` row by row through a scratch file, so an export of any size holds one row at a time.
+
+    Rows appear in the order they are added (the table sorts itself when a header is clicked).
+    """
+
+    _MARKER = "<!--understudy-cohort-rows-->"
+
+    def __init__(self, out_dir: Path, language: str) -> None:
+        self.lang = language if language in SUPPORTED else DEFAULT_LANGUAGE
+        self.path = out_dir / INDEX_FILE
+        self._scratch = out_dir / f".{INDEX_FILE}.rows"
+        self._rows = self._scratch.open("w", encoding="utf-8")
+        self._template = environment().get_template("cohort_row.html.j2")
+        self.count = 0
+
+    def add(self, row: CohortRow) -> None:
+        """Append one session's row."""
+        self._rows.write(self._template.render(row=_row_view(row, self.lang)))
+        self.count += 1
+
+    def close(self) -> Path:
+        """Write the page around the rows and remove the scratch file; return the index path."""
+        self._rows.close()
+        try:
+            if not self.count:
+                self.path.write_text(_cohort_page(self.lang, []), encoding="utf-8")
+                return self.path
+            head, tail = _cohort_page(self.lang, [], self._MARKER).split(self._MARKER)
+            with self.path.open("w", encoding="utf-8") as out, self._scratch.open(encoding="utf-8") as rows:
+                out.write(head)
+                shutil.copyfileobj(rows, out)
+                out.write(tail)
+            return self.path
+        finally:
+            self._scratch.unlink(missing_ok=True)
 
 
 # -- persona lookup and export -------------------------------------------------------------------------------
@@ -726,19 +768,18 @@ async def export_html_items(
 ) -> list[Path]:
     """Write one HTML report per session and then ``index.html``; hold one session in memory at a time."""
     written: list[Path] = []
-    rows: list[CohortRow] = []
-    async for item in items:
-        html, persona = await _report_of(item, personas, language)
-        name = session_file_name(item.session.id)
-        path = out_dir / name
-        path.write_text(html, encoding="utf-8")
-        written.append(path)
-        rows.append(cohort_row(item.session, item.turns, persona, item.trainee, href=name))
-    rows.sort(key=lambda r: (r.started_at, r.session_id), reverse=True)
-    index = out_dir / INDEX_FILE
-    index.write_text(render_cohort_index(rows, language), encoding="utf-8")
-    written.append(index)
-    logger.info("wrote %s session reports and the index into %s", len(rows), out_dir)
+    index = CohortIndexWriter(out_dir, language)
+    try:
+        async for item in items:
+            html, persona = await _report_of(item, personas, language)
+            name = session_file_name(item.session.id)
+            path = out_dir / name
+            path.write_text(html, encoding="utf-8")
+            written.append(path)
+            index.add(cohort_row(item.session, item.turns, persona, item.trainee, href=name))
+    finally:
+        written.append(index.close())
+    logger.info("wrote %s session reports and the index into %s", index.count, out_dir)
     return written
 
 
