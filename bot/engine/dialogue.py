@@ -163,8 +163,8 @@ Classifier = Callable[[str, str], Classification]
 
 def classify_turn(
     cp: CompiledPersona, state: State, utt: Utterance, classifier: Classifier = classify
-) -> Classification:
-    """Classify the question, upgrading it to suggestive when it presumes a fact not yet disclosed."""
+) -> tuple[Classification, str | None]:
+    """Classify the question; upgrade it to suggestive when it presumes a fact not yet disclosed, and name that fact."""
     result = classifier(utt.text, cp.language)
     if result.question_type in ("directive", "option_posing", "invitation"):
         for fact_id, presumption in cp.fact_presumptions.items():
@@ -172,8 +172,8 @@ def classify_turn(
                 continue
             ok, _ = match_terms(presumption, utt, None)
             if ok:
-                return with_presumption(result, fact_id)
-    return result
+                return with_presumption(result, fact_id), fact_id
+    return result, None
 
 
 def select_rule(
@@ -261,7 +261,7 @@ def step(cp: CompiledPersona, state: State, utterance: str, classifier: Classifi
         return Turn(_choose(cp.reply(persona.ended_reply), new, "ended"), new, events)
     new["turn"] += 1
     utt = cp.analyse(utterance)
-    cls = classify_turn(cp, new, utt, classifier)
+    cls, presumed = classify_turn(cp, new, utt, classifier)
     qtype = cls.question_type
     events = Events(
         topic=new["topic"],
@@ -269,9 +269,8 @@ def step(cp: CompiledPersona, state: State, utterance: str, classifier: Classifi
         question_type=qtype,
         cue=cls.cue,
         corrections=dict(utt.corrections),
+        presumed=presumed,
     )
-    if cls.question_type == "suggestive" and cls.cue.startswith("presumes"):
-        events.presumed = cls.cue.rsplit(" ", 1)[-1]
     rule, matched, eligible = select_rule(cp, new, utt, qtype)
     events.considered = [cr.id for cr in eligible[1 : 1 + MAX_CONSIDERED]]
     if rule is not None:
