@@ -9,9 +9,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.errors import PersonaError, PersonaNotFound, UnderstudyError
+from bot.errors import PersonaError, UnderstudyError
+
+if TYPE_CHECKING:
+    from bot.engine.matcher import CompiledPersona
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,8 @@ def personas_dir() -> Path:
     return load_settings().personas_dir
 
 
-def resolve_persona(ref: str, directory: Path | None = None):  # type: ignore[no-untyped-def]
-    """Compile a persona given a YAML path or an id in the personas directory."""
+def resolve_persona(ref: str, directory: Path | None = None) -> CompiledPersona:
+    """Compile a persona given a YAML path or an id in the personas directory; raise PersonaError."""
     from bot.engine.matcher import CompiledPersona
     from bot.lexicon import default_lexicon
     from bot.persona.catalog import load_catalog
@@ -41,11 +44,14 @@ def resolve_persona(ref: str, directory: Path | None = None):  # type: ignore[no
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         loaded = load_persona(path)
         return CompiledPersona(loaded.persona, loaded.version, default_lexicon())
-    catalog = load_catalog(directory or personas_dir())
-    entry = catalog.get(ref)
-    if entry is None:
-        known = ", ".join(sorted(catalog.ids())) or "none"
-        raise PersonaNotFound(f"no persona '{ref}' (known: {known})", str(directory or personas_dir()))
+    directory = directory or personas_dir()
+    # Personas are stored as <id>.yaml: load just that file, and only scan the directory when it is not there.
+    direct = directory / f"{ref}.yaml"
+    if direct.is_file():
+        loaded = load_persona(direct)
+        if loaded.persona.id == ref:
+            return CompiledPersona(loaded.persona, loaded.version, default_lexicon())
+    entry = load_catalog(directory).get(ref)  # raises PersonaNotFound naming the known ids
     return CompiledPersona(entry.persona, entry.version, default_lexicon())
 
 
@@ -67,7 +73,6 @@ def cmd_validate(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:
 
 def cmd_test(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:
     """Run persona conversation tests and paraphrase suites."""
-    from bot.engine.matcher import CompiledPersona
     from bot.persona.testing import report, run_file
 
     paths = [Path(p) for p in args.paths] or [personas_dir() / "tests"]
