@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from telegram import Update
 from telegram.ext import Application
 
@@ -25,12 +24,6 @@ from tests.fakes.personas import TinyCatalog, tiny_catalog
 
 POLL_TIMEOUT_SECONDS = 1
 WAIT_SECONDS = 15.0
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as server:
-        yield server
 
 
 @dataclass

@@ -48,12 +48,6 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as server:
-        yield server
-
-
 @dataclass
 class Bot:
     """A running bot under test, with what it was built from (the persona file watch is off by default)."""
