@@ -825,6 +825,26 @@ def parse_persona_bytes(data: bytes, label: str) -> ParseResult:
         )
 
 
+def read_yaml(
+    data: bytes, label: str, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Read any YAML document with the persona loader's safety caps; return the data and each value's position.
+
+    For other YAML the project reads (persona test files). Raises PersonaError on the first problem: size, encoding,
+    syntax, a refused tag, or aliases that expand past the caps.
+    """
+    if len(data) > max_bytes:
+        raise PersonaError(f"the file is too large (more than {max_bytes} bytes)", label, 1, 1)
+    root = _compose(_check_text(_decode(data, label), label), label)
+    _measure(root, label)
+    builder = _Builder(label)
+    content = builder.build(root, ())
+    if builder.errors:
+        first = builder.errors[0]
+        raise PersonaError(first.message, label, first.line, first.col)
+    return content, builder.positions
+
+
 def _parse(data: bytes, label: str) -> ParseResult:
     if len(data) > MAX_FILE_BYTES:
         raise PersonaError(f"the file is too large (more than {MAX_FILE_BYTES} bytes)", label, 1, 1)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.engine.dialogue import Turn, start, step
 from bot.engine.matcher import Comparison, CompiledPersona
-from bot.errors import PersonaTestError, UnderstudyError
+from bot.errors import PersonaError, PersonaTestError, UnderstudyError
+from bot.persona.loader import read_yaml
 from bot.persona.model import Comparison as ComparisonSpec
 from bot.persona.model import parse_comparison
 
@@ -152,27 +152,6 @@ class FileResult:
         return not self.failures and self.hit_rate >= self.floor
 
 
-def _positions(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each node path in a YAML document to its 1-based line."""
-    out: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        out[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = k.value if isinstance(k, yaml.ScalarNode) else None
-                out[(*path, key)] = k.start_mark.line + 1
-                walk(v, (*path, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return out
-
-
 def _line(pos: dict[tuple[Any, ...], int], *path: Any) -> int:
     """Return the line of the deepest known prefix of ``path``."""
     p = tuple(path)
@@ -187,19 +166,12 @@ def load_test_file(path: Path) -> tuple[TestFile, dict[tuple[Any, ...], int]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise PersonaTestError(f"{path}: cannot read: {exc.strerror}") from None
-    if len(raw) > MAX_TEST_FILE_BYTES:
-        raise PersonaTestError(f"{path}: file is larger than {MAX_TEST_FILE_BYTES // 1024} KiB")
     try:
-        text = raw.decode("utf-8")
-        data = yaml.safe_load(text)
-        pos = _positions(text)
-    except UnicodeDecodeError as exc:
-        raise PersonaTestError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PersonaTestError(f"{path}:{line}: YAML error: {problem}") from None
+        # The persona loader's reader: safe tags only, size, alias and nesting caps, positions recorded.
+        data, where = read_yaml(raw, str(path), MAX_TEST_FILE_BYTES)
+    except PersonaError as exc:
+        raise PersonaTestError(f"{path}:{exc.line or 1}: YAML error in test file: {exc.message}") from None
+    pos = {loc: line for loc, (line, _col) in where.items()}
     if not isinstance(data, dict):
         raise PersonaTestError(f"{path}:1: a test file must be a mapping with 'persona' and tests")
     try:
@@ -207,8 +179,8 @@ def load_test_file(path: Path) -> tuple[TestFile, dict[tuple[Any, ...], int]]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        where = ".".join(str(p) for p in loc) or "file"
-        raise PersonaTestError(f"{path}:{_line(pos, *loc)}: {where}: {err['msg']}") from None
+        label = ".".join(str(p) for p in loc) or "file"
+        raise PersonaTestError(f"{path}:{_line(pos, *loc)}: {label}: {err['msg']}") from None
 
 
 def _vars_failures(expected: dict[str, Any], values: dict[str, float]) -> list[str]:

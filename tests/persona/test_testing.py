@@ -136,6 +136,13 @@ def test_bad_paraphrase_groups_are_failures(tmp_path: Path, group: str, message:
         ("- a list\n", ":1: a test file must be a mapping"),
         ("persona: x\nconversations:\n  - name: c\n    turnz: []\n", ":3: conversations.0.turns: Field required"),
         ("persona: x\nbogus: 1\n", ":2: bogus: Extra inputs are not permitted"),
+        ("persona: !!python/object:os.system x\n", ":1: YAML error in test file: tag"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{k}: &{k} [{', '.join(['*' + p] * 10)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True))
+            + "persona: x\n",
+            "aliases expand the document",
+        ),
     ],
 )
 def test_malformed_test_files(tmp_path: Path, text: str, message: str) -> None:
