@@ -47,7 +47,7 @@ from typing import Any
 
 from bot.persona.loader import LoadedPersona, load_persona_text
 from bot.session import OutcomeKind, SessionService
-from bot.store.base import SPEAKER_PERSONA, SPEAKER_TRAINEE, NewTurn, Store, TurnRecord
+from bot.store.base import SPEAKER_PERSONA, SPEAKER_TRAINEE, NewTurn, Store
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
@@ -106,21 +106,6 @@ class Template:
         return len(self.opening) + sum(1 + len(replies) for _, replies in self.exchanges)
 
 
-def as_new(turn: TurnRecord) -> NewTurn:
-    """Turn a stored turn back into one to be written."""
-    return NewTurn(
-        turn.speaker,
-        turn.text,
-        rule=turn.rule,
-        disclosed=tuple(turn.disclosed),
-        changes=dict(turn.changes),
-        question_type=turn.question_type,
-        cue=turn.cue,
-        event=turn.event,
-        extra=dict(turn.extra),
-    )
-
-
 def questions(lang: str, count: int, seed: int = SEED) -> list[str]:
     """Return ``count`` questions in a language from the labelled question set."""
     with QUESTIONS_TSV.open(encoding="utf-8", newline="") as fh:
@@ -149,7 +134,7 @@ async def record_template(persona_id: str, count: int) -> Template:
     opening: list[NewTurn] = []
     exchanges: list[tuple[NewTurn, list[NewTurn]]] = []
     for record in records:
-        turn = as_new(record)
+        turn = NewTurn.from_record(record, keep_time=False)
         if record.speaker == SPEAKER_TRAINEE:
             exchanges.append((turn, []))
         elif record.speaker == SPEAKER_PERSONA:

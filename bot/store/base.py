@@ -97,6 +97,22 @@ class NewTurn:
     update_id: int | None = None
     at: datetime | None = None
 
+    @classmethod
+    def from_record(cls, turn: TurnRecord, *, keep_time: bool = True) -> NewTurn:
+        """Return the turn that writes a stored turn again (in another session or store); not its update id."""
+        return cls(
+            turn.speaker,
+            turn.text,
+            rule=turn.rule,
+            disclosed=tuple(turn.disclosed),
+            changes=dict(turn.changes),
+            question_type=turn.question_type,
+            cue=turn.cue,
+            event=turn.event,
+            extra=dict(turn.extra),
+            at=turn.at if keep_time else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TurnRecord:

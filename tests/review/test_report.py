@@ -377,10 +377,10 @@ async def seeded_store(clock: FixedClock) -> tuple[Store, list[int]]:
             if pending:
                 said, replies = pending[0], pending[1:]
                 if said.event is not None:
-                    await store.record_event(session.id, as_new(said))
+                    await store.record_event(session.id, NewTurn.from_record(said))
                 else:
                     await store.record_exchange(
-                        session.id, as_new(said), [as_new(r) for r in replies], final_state()
+                        session.id, NewTurn.from_record(said), [NewTurn.from_record(r) for r in replies], final_state()
                     )
             pending = [turn] if turn is not None else []
         await store.add_note(session.id, "coach", NOTE_TEXT)
@@ -388,22 +388,6 @@ async def seeded_store(clock: FixedClock) -> tuple[Store, list[int]]:
         await store.end_session(session.id, "trainee")
         ids.append(session.id)
     return store, ids
-
-
-def as_new(turn: TurnRecord) -> NewTurn:
-    """Return the NewTurn that stores a turn record again."""
-    return NewTurn(
-        turn.speaker,
-        turn.text,
-        rule=turn.rule,
-        disclosed=tuple(turn.disclosed),
-        changes=dict(turn.changes),
-        question_type=turn.question_type,
-        cue=turn.cue,
-        event=turn.event,
-        extra=dict(turn.extra),
-        at=turn.at,
-    )
 
 
 async def test_export_html_writes_one_file_per_session_and_an_index(tmp_path: Path) -> None:
