@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from tests.persona_factories import tiny_persona_data
+from tests.factories import tiny_persona_data
 
 REPO = Path(__file__).resolve().parents[1]
 

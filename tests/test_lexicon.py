@@ -9,7 +9,7 @@ import pytest
 from bot.engine.dialogue import start, step
 from bot.engine.matcher import CompiledPersona
 from bot.lexicon import default_lexicon
-from tests.persona_factories import tiny_persona, tiny_persona_data
+from tests.factories import tiny_persona, tiny_persona_data
 
 
 def with_rule(term: str, language: str = "en") -> CompiledPersona:

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.console import play
-from tests.persona_factories import compiled
+from tests.factories import compiled
 
 
 class StepClock:

@@ -10,7 +10,7 @@ import pytest
 from bot.engine.dialogue import Turn, start, step
 from bot.engine.matcher import CompiledPersona
 from bot.errors import EngineError
-from tests.persona_factories import compiled, tiny_persona, tiny_persona_data
+from tests.factories import compiled, tiny_persona, tiny_persona_data
 
 
 def talk(cp: CompiledPersona, *lines: str, seed: int = 0) -> list[Turn]:

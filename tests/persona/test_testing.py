@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import PersonaTestError
 from bot.persona.testing import report, run_file
-from tests.persona_factories import compiled
+from tests.factories import compiled
 
 
 def resolve(pid: str):  # type: ignore[no-untyped-def]

@@ -22,8 +22,7 @@ from bot.review.debrief import (
     variable_series,
 )
 from bot.store.base import TurnRecord
-from tests.factories import EPOCH
-from tests.persona_factories import tiny_persona, tiny_persona_data
+from tests.factories import EPOCH, tiny_persona, tiny_persona_data
 
 SESSION = 1
 
@@ -512,7 +511,7 @@ def test_a_trust_drop_without_a_sure_subject_gets_a_rapport_invitation() -> None
 
 def test_a_debrief_of_an_interview_played_through_the_engine() -> None:
     from bot.engine.dialogue import start, step
-    from tests.persona_factories import compiled
+    from tests.factories import compiled
 
     cp = compiled()
     opening = start(cp)

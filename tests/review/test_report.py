@@ -31,8 +31,7 @@ from bot.review.report import (
 from bot.review.transcripts import EXPORTERS, cmd_export
 from bot.store.base import NewTurn, Note, SessionRecord, Store, TurnRecord
 from bot.store.memory import MemoryStore
-from tests.factories import EPOCH, FixedClock
-from tests.persona_factories import tiny_persona_data
+from tests.factories import EPOCH, FixedClock, tiny_persona_data
 from tests.review.test_debrief import final_state, interview, rich_persona, trainee
 
 HOSTILE = "<script>alert(1)</script> **bold** <b>x</b>"
