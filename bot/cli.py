@@ -149,6 +149,9 @@ def cmd_personas(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:
             )
         for diag in catalog.errors():
             print(f"not loaded: {diag}", file=out)
+    if not rows:
+        print(f"No valid personas in {personas_dir()}; see docs/persona-format.md to write one.", file=out)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -174,16 +177,22 @@ def cmd_serve(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:
 def cmd_run(args: argparse.Namespace, inp: TextIO, out: TextIO) -> int:
     """Serve Telegram when a token is configured, otherwise open a terminal interview (what ``make run`` does)."""
     from bot.config import load_settings
+    from bot.persona.catalog import load_catalog
 
-    if load_settings().has_token:
+    settings = load_settings()
+    if settings.has_token:
         return cmd_serve(args, inp, out)
+    persona_id = DEFAULT_PERSONA_ID
+    if not (settings.personas_dir / f"{persona_id}.yaml").is_file():
+        # A personas folder without the starter persona still has a sensible first choice.
+        persona_id = load_catalog(settings.personas_dir).default_id()
     print(
         "No TELEGRAM_BOT_TOKEN is set (see .env.example), so Understudy is not serving Telegram.\n"
-        f"Opening a terminal interview with the default persona '{DEFAULT_PERSONA_ID}' instead. "
+        f"Opening a terminal interview with the default persona '{persona_id}' instead. "
         "Type to talk; Ctrl-D ends.\n",
         file=out,
     )
-    args.persona = DEFAULT_PERSONA_ID
+    args.persona = persona_id
     args.json = False
     args.seed = 0
     return cmd_play(args, inp, out)

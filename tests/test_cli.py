@@ -174,3 +174,27 @@ def test_python_dash_m_bot_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0
     assert "understudy" in done.stdout
+
+
+def test_personas_in_an_empty_directory_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("UNDERSTUDY_PERSONAS", str(tmp_path / "none"))
+    code, out = cli("personas")
+    assert code == 1
+    assert "No valid personas in" in out
+
+
+def test_run_falls_back_to_another_persona(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    write_tiny(tmp_path / "p")
+    monkeypatch.setenv("UNDERSTUDY_PERSONAS", str(tmp_path / "p"))
+    code, out = cli("run", stdin="what is your name\n")
+    assert code == 0
+    assert "default persona 'tiny_victim_en'" in out
+    assert "I am Sam." in out
+
+
+def test_run_without_any_persona_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("UNDERSTUDY_PERSONAS", str(tmp_path / "none"))
+    code, _ = cli("run")
+    assert code == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
